@@ -2,28 +2,60 @@
  *
  * Why: one binary with subcommands reads naturally to an operator; each subcommand has its
  *      own --help. Only this folder and src/daemon may end the process. */
-#include "openx400/common.h"
+#include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static int cmd_version(int argc, char **argv);
+
+static const command commands[] = {
+    {"check-config", cmd_check_config, "validate a configuration file and print what is wrong"},
+    {"events", cmd_events, "show the event log, filtered by ID, category or time"},
+    {"version", cmd_version, "print the version"},
+};
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: x400mta [--version] [--help] <command> [options]\n"
+            "usage: x400mta [--help] [--version] <command> [options]\n"
             "\n"
             "openx400 %s - an X.400 Message Transfer Agent (P1 over RFC 1006).\n"
             "\n"
-            "commands:\n"
-            "  version     print the version and the protocol stack built in\n"
-            "\n"
-            "Run 'x400mta <command> --help' for a command's options.\n",
+            "commands:\n",
             OX_VERSION);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nRun 'x400mta <command> --help' for a command's options.\n");
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return true;
+    return false;
+}
+
+const char *cli_config_path(int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--config") || !strcmp(argv[i], "-c"))
+            return argv[i + 1];
+    const char *env = getenv("OX_CONFIG");
+    return env && *env ? env : "/etc/openx400/x400mta.ini";
 }
 
 static int cmd_version(int argc, char **argv)
 {
-    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+    if (cli_wants_help(argc, argv)) {
         printf("usage: x400mta version\n\nPrints the openx400 version.\n");
         return 0;
     }
@@ -42,8 +74,11 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version"))
+    if (!strcmp(cmd, "--version"))
         return cmd_version(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "x400mta: unknown command '%s'; run 'x400mta --help' for the list\n", cmd);
     return 2;
 }

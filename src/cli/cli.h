@@ -1,0 +1,15 @@
+/* cli.h - the x400mta subcommands: each is int cmd_<name>(argc, argv) with argv[0] = name */
+#ifndef OX_CLI_H
+#define OX_CLI_H
+
+#include <stdbool.h>
+
+int cmd_check_config(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+
+/* True when argv holds -h or --help (every command answers it). */
+bool cli_wants_help(int argc, char **argv);
+/* The configuration path: --config FILE, else $OX_CONFIG, else /etc/openx400/x400mta.ini. */
+const char *cli_config_path(int argc, char **argv);
+
+#endif
