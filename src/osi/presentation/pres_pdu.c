@@ -250,8 +250,12 @@ int ox_pres_user_data_decode(ox_span in, const ox_pres_limits *lim, ox_pres_user
     int rc = rd_start(&rd, in, lim, diag);
     if (rc)
         return rc;
-    if (!is_user_data(&rd))
-        return FAIL(&rd, rd.p, ox_ber_at_end(&rd) ? OX_BER_R_TRUNC_TAG : OX_BER_R_UNEXPECTED_TAG);
+    if (!is_user_data(&rd)) {
+        ox_ber_tlv t;
+        if ((rc = ox_ber_peek(&rd, &t)) != 0)
+            return rc; /* the BER fault itself (truncation, bad length...) */
+        return FAIL(&rd, rd.p, OX_BER_R_UNEXPECTED_TAG);
+    }
     if ((rc = read_user_data(&rd, &pl, ud)) != 0)
         return rc;
     return finish(&rd);
