@@ -1,0 +1,733 @@
+/* queue_ops.c - the durable queue's operations: insert with MTS-id dedup, recipient state
+ * transitions, scheduling queries, reading rows, history and purge
+ *
+ * Why: each operation is one transaction (or one savepoint inside a batch) so that a crash
+ *      leaves every message either wholly present or wholly absent, and a failed call leaves
+ *      the queue as it was.
+ * States: the legality table q_allowed below is the diagram in queue.h; every transition is a
+ *      single conditional UPDATE (WHERE state is one of the allowed sources), so the check and
+ *      the change cannot be separated.
+ * Limits: OX_QUEUE_*_MAX (queue.h), checked before anything is written. */
+#include "queue_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Sources each target state may be entered from (bit = 1 << source state). */
+#define B(s) (1u << (s))
+static const unsigned q_allowed[OX_QUEUE_STATE_COUNT] = {
+    [OX_QUEUE_PENDING] = B(OX_QUEUE_PENDING) | B(OX_QUEUE_IN_TRANSFER),
+    [OX_QUEUE_IN_TRANSFER] = B(OX_QUEUE_PENDING),
+    [OX_QUEUE_TRANSFERRED] = B(OX_QUEUE_IN_TRANSFER),
+    [OX_QUEUE_DELIVERED] = B(OX_QUEUE_PENDING) | B(OX_QUEUE_IN_TRANSFER),
+    [OX_QUEUE_NON_DELIVERED] = B(OX_QUEUE_PENDING) | B(OX_QUEUE_IN_TRANSFER),
+    [OX_QUEUE_REPORTED] = B(OX_QUEUE_DELIVERED) | B(OX_QUEUE_NON_DELIVERED),
+};
+#undef B
+
+static bool q_text_ok(const char *s, size_t max)
+{
+    return s && strlen(s) <= max;
+}
+
+int ox_queue_find_mts_id(ox_queue *q, const char *mts_id, int64_t *id)
+{
+    if (!q || !mts_id || !id)
+        return OX_E_ARG;
+    sqlite3_stmt *st = q_stmt(q, S_FIND_MTS);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_text(st, 1, mts_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    int out = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? OX_E_NOTFOUND : q_sqlerr(q, "find mts id");
+    sqlite3_reset(st);
+    return out;
+}
+
+static int q_check_msg(ox_queue *q, const ox_queue_msg_in *m)
+{
+    if (!m->mts_id || !m->mts_id[0] || !m->originator || !m->source || !m->rcpts ||
+        m->n_rcpts == 0 || (unsigned)m->kind > OX_QUEUE_KIND_PROBE ||
+        (unsigned)m->priority > OX_QUEUE_PRIO_NON_URGENT || (m->envelope.len && !m->envelope.p))
+        return q_fail(q, OX_E_ARG, "insert: missing field or value out of range");
+    if (!q_text_ok(m->mts_id, OX_QUEUE_MTS_ID_MAX) ||
+        !q_text_ok(m->originator, OX_QUEUE_ADDR_MAX) || !q_text_ok(m->source, OX_QUEUE_NAME_MAX) ||
+        m->n_rcpts > OX_QUEUE_RCPTS_MAX || m->envelope.len > OX_QUEUE_ENVELOPE_MAX)
+        return q_fail(q, OX_E_LIMIT, "insert: a field is above its OX_QUEUE_*_MAX limit");
+    for (size_t i = 0; i < m->n_rcpts; i++) {
+        const ox_queue_rcpt_in *r = &m->rcpts[i];
+        if (!r->address)
+            return q_fail(q, OX_E_ARG, "insert: recipient %zu has no address", i);
+        if (!q_text_ok(r->address, OX_QUEUE_ADDR_MAX) ||
+            (r->connector && !q_text_ok(r->connector, OX_QUEUE_NAME_MAX)))
+            return q_fail(q, OX_E_LIMIT, "insert: recipient %zu text above its limit", i);
+    }
+    return 0;
+}
+
+static int q_insert_rows(ox_queue *q, const ox_queue_msg_in *m, const char *content_ref,
+                         uint64_t content_size, uint64_t now_ms, int64_t *id)
+{
+    sqlite3_stmt *st = q_stmt(q, S_INSERT_MSG);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_text(st, 1, m->mts_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, (int)m->kind);
+    sqlite3_bind_int(st, 3, (int)m->priority);
+    sqlite3_bind_text(st, 4, m->originator, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, m->source, -1, SQLITE_STATIC);
+    q_bind_u64(st, 6, m->arrival_ms);
+    q_bind_u64(st, 7, m->expiry_ms);
+    q_bind_u64(st, 8, content_size);
+    if (content_ref)
+        sqlite3_bind_text(st, 9, content_ref, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 10, m->envelope.len ? (const void *)m->envelope.p : "",
+                      (int)m->envelope.len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 11, (sqlite3_int64)m->n_rcpts);
+    int rc = q_step_done(q, st, "insert message");
+    if (rc)
+        return rc;
+    int64_t mid = sqlite3_last_insert_rowid(q->db);
+    for (size_t i = 0; i < m->n_rcpts; i++) {
+        const ox_queue_rcpt_in *r = &m->rcpts[i];
+        if (!(st = q_stmt(q, S_INSERT_RCPT)))
+            return OX_E_IO;
+        sqlite3_bind_int64(st, 1, mid);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+        sqlite3_bind_text(st, 3, r->address, -1, SQLITE_STATIC);
+        if (r->connector)
+            sqlite3_bind_text(st, 4, r->connector, -1, SQLITE_STATIC);
+        q_bind_u64(st, 5, r->next_attempt_ms);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)r->report_flags);
+        sqlite3_bind_int(st, 7, (int)m->priority);
+        q_bind_u64(st, 8, m->arrival_ms);
+        if ((rc = q_step_done(q, st, "insert recipient")) != 0)
+            return rc;
+    }
+    char text[OX_QUEUE_NAME_MAX + 96];
+    snprintf(text, sizeof text, "queued from %s: %zu recipient(s), %llu content bytes", m->source,
+             m->n_rcpts, (unsigned long long)content_size);
+    if (!(st = q_stmt(q, S_HIST_MSG)))
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, mid);
+    q_bind_u64(st, 2, now_ms);
+    sqlite3_bind_int(st, 3, 0);
+    sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+    if ((rc = q_step_done(q, st, "insert history")) != 0)
+        return rc;
+    *id = mid;
+    return 0;
+}
+
+int ox_queue_insert(ox_queue *q, const ox_queue_msg_in *m, uint64_t now_ms, int64_t *id)
+{
+    if (!q || !m || !id) {
+        if (m && m->content)
+            ox_queue_content_discard(m->content);
+        return OX_E_ARG;
+    }
+    ox_queue_writer *w = m->content;
+    int rc = q_check_msg(q, m);
+    if (rc == 0 && q->read_only)
+        rc = q_fail(q, OX_E_STATE, "insert: queue opened read-only");
+    if (rc == 0 && w && w->q != q)
+        rc = q_fail(q, OX_E_ARG, "insert: content writer of another queue");
+    if (rc == 0) {
+        int64_t old;
+        int f = ox_queue_find_mts_id(q, m->mts_id, &old);
+        if (f == 0) {
+            *id = old;
+            rc = OX_QUEUE_DUPLICATE;
+        } else if (f != OX_E_NOTFOUND) {
+            rc = f;
+        }
+    }
+    if (rc != 0) {
+        if (w)
+            ox_queue_content_discard(w);
+        return rc;
+    }
+    /* The file is durable and in place before the transaction starts. */
+    char ref[Q_NAME_LEN + 1] = {0};
+    uint64_t size = 0;
+    if (w) {
+        snprintf(ref, sizeof ref, "%s", w->name);
+        size = w->size;
+        if ((rc = q_content_finish(w)) != 0)
+            return rc;
+    }
+    size_t mark = q->added.len - (w ? Q_NAME_LEN : 0);
+    if ((rc = q_op_begin(q)) == 0) {
+        q->added_mark = mark; /* this call's file belongs to this call */
+        rc = q_op_end(q, q_insert_rows(q, m, w ? ref : NULL, size, now_ms, id));
+    } else if (w) {
+        q_content_unlink(q, ref);
+        q->added.len = mark;
+    }
+    return rc;
+}
+
+/* ---- transitions ---- */
+
+static int q_rcpt_missing(ox_queue *q, int64_t rcpt_id, const char *what)
+{
+    sqlite3_stmt *st = q_stmt(q, S_RCPT_EXISTS);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, rcpt_id);
+    int s = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (s == SQLITE_ROW)
+        return q_fail(q, OX_E_STATE, "%s: recipient %lld is not in a state that allows it", what,
+                      (long long)rcpt_id);
+    if (s == SQLITE_DONE)
+        return q_fail(q, OX_E_NOTFOUND, "%s: no recipient %lld", what, (long long)rcpt_id);
+    return q_sqlerr(q, what);
+}
+
+/* Runs |st| (already bound) as the transition, then the history line. */
+static int q_transition(ox_queue *q, sqlite3_stmt *st, int64_t rcpt_id, uint64_t now_ms,
+                        const char *what, const char *hist)
+{
+    int rc = q_step_done(q, st, what);
+    if (rc)
+        return rc;
+    if (sqlite3_changes(q->db) == 0)
+        return q_rcpt_missing(q, rcpt_id, what);
+    if (!(st = q_stmt(q, S_HIST_RCPT)))
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, rcpt_id);
+    q_bind_u64(st, 2, now_ms);
+    q_bind_text(st, 3, hist, OX_QUEUE_ERRTEXT_MAX);
+    return q_step_done(q, st, "history");
+}
+
+static int q_set_state(ox_queue *q, int64_t rcpt_id, uint64_t now_ms, ox_queue_rcpt_state to)
+{
+    if (!q)
+        return OX_E_ARG;
+    int rc = q_op_begin(q);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = q_stmt(q, S_SET_STATE);
+    if (!st)
+        return q_op_end(q, OX_E_IO);
+    sqlite3_bind_int64(st, 1, rcpt_id);
+    sqlite3_bind_int(st, 2, (int)to);
+    sqlite3_bind_int(st, 3, (int)q_allowed[to]);
+    return q_op_end(
+        q, q_transition(q, st, rcpt_id, now_ms, ox_queue_state_name(to), ox_queue_state_name(to)));
+}
+
+int ox_queue_mark_in_transfer(ox_queue *q, int64_t rcpt_id, uint64_t now_ms)
+{
+    return q_set_state(q, rcpt_id, now_ms, OX_QUEUE_IN_TRANSFER);
+}
+
+int ox_queue_mark_transferred(ox_queue *q, int64_t rcpt_id, uint64_t now_ms)
+{
+    return q_set_state(q, rcpt_id, now_ms, OX_QUEUE_TRANSFERRED);
+}
+
+int ox_queue_mark_delivered(ox_queue *q, int64_t rcpt_id, uint64_t now_ms)
+{
+    return q_set_state(q, rcpt_id, now_ms, OX_QUEUE_DELIVERED);
+}
+
+int ox_queue_mark_reported(ox_queue *q, int64_t rcpt_id, uint64_t now_ms)
+{
+    return q_set_state(q, rcpt_id, now_ms, OX_QUEUE_REPORTED);
+}
+
+int ox_queue_mark_non_delivered(ox_queue *q, int64_t rcpt_id, uint64_t now_ms, int reason,
+                                int diagnostic, const char *text)
+{
+    if (!q)
+        return OX_E_ARG;
+    int rc = q_op_begin(q);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = q_stmt(q, S_SET_ND);
+    if (!st)
+        return q_op_end(q, OX_E_IO);
+    sqlite3_bind_int64(st, 1, rcpt_id);
+    sqlite3_bind_int(st, 2, reason);
+    sqlite3_bind_int(st, 3, diagnostic);
+    q_bind_text(st, 4, text ? text : "", OX_QUEUE_ERRTEXT_MAX);
+    sqlite3_bind_int(st, 5, (int)q_allowed[OX_QUEUE_NON_DELIVERED]);
+    char hist[OX_QUEUE_ERRTEXT_MAX + 64];
+    snprintf(hist, sizeof hist, "non-delivered (reason %d, diagnostic %d)%s%s", reason, diagnostic,
+             text && text[0] ? ": " : "", text ? text : "");
+    return q_op_end(q, q_transition(q, st, rcpt_id, now_ms, "non-delivered", hist));
+}
+
+int ox_queue_retry(ox_queue *q, int64_t rcpt_id, uint64_t now_ms, uint64_t at_ms,
+                   ox_queue_attempt kind, const char *error)
+{
+    if (!q || (unsigned)kind > OX_QUEUE_ATTEMPT_TRANSFER)
+        return OX_E_ARG;
+    int rc = q_op_begin(q);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st =
+        q_stmt(q, kind == OX_QUEUE_ATTEMPT_OPEN ? S_SET_RETRY_OPEN : S_SET_RETRY_TRANSFER);
+    if (!st)
+        return q_op_end(q, OX_E_IO);
+    sqlite3_bind_int64(st, 1, rcpt_id);
+    q_bind_u64(st, 2, at_ms);
+    q_bind_text(st, 3, error ? error : "", OX_QUEUE_ERRTEXT_MAX);
+    char hist[OX_QUEUE_ERRTEXT_MAX + 96];
+    snprintf(hist, sizeof hist, "%s failed, retry at %llu%s%s",
+             kind == OX_QUEUE_ATTEMPT_OPEN ? "open" : "transfer", (unsigned long long)at_ms,
+             error && error[0] ? ": " : "", error ? error : "");
+    return q_op_end(q, q_transition(q, st, rcpt_id, now_ms, "retry", hist));
+}
+
+int ox_queue_route(ox_queue *q, int64_t rcpt_id, const char *connector, uint64_t now_ms)
+{
+    if (!q)
+        return OX_E_ARG;
+    if (connector && !q_text_ok(connector, OX_QUEUE_NAME_MAX))
+        return q_fail(q, OX_E_LIMIT, "route: connector name too long");
+    int rc = q_op_begin(q);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = q_stmt(q, S_SET_ROUTE);
+    if (!st)
+        return q_op_end(q, OX_E_IO);
+    sqlite3_bind_int64(st, 1, rcpt_id);
+    if (connector)
+        sqlite3_bind_text(st, 2, connector, -1, SQLITE_STATIC);
+    char hist[OX_QUEUE_NAME_MAX + 32];
+    snprintf(hist, sizeof hist, "routed to %s", connector ? connector : "(none)");
+    return q_op_end(q, q_transition(q, st, rcpt_id, now_ms, "route", hist));
+}
+
+/* ---- scheduling queries ---- */
+
+static int q_due_rows(ox_queue *q, sqlite3_stmt *st, ox_queue_due *out, size_t max, size_t *n)
+{
+    int s;
+    while (*n < max && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        out[*n] = (ox_queue_due){
+            .rcpt_id = sqlite3_column_int64(st, 0),
+            .msg_id = sqlite3_column_int64(st, 1),
+            .index = (uint32_t)sqlite3_column_int64(st, 2),
+            .priority = (ox_queue_priority)sqlite3_column_int(st, 3),
+            .arrival_ms = q_col_u64(st, 4),
+            .next_attempt_ms = q_col_u64(st, 5),
+        };
+        (*n)++;
+    }
+    int rc = (*n < max && s != SQLITE_DONE) ? q_sqlerr(q, "due query") : 0;
+    sqlite3_reset(st);
+    return rc;
+}
+
+int ox_queue_due_for(ox_queue *q, const char *connector, uint64_t now_ms, ox_queue_due *out,
+                     size_t max, size_t *n)
+{
+    if (!q || !connector || !n || (max && !out))
+        return OX_E_ARG;
+    *n = 0;
+    if (max == 0)
+        return 0;
+    sqlite3_stmt *st = q_stmt(q, S_DUE);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_text(st, 1, connector, -1, SQLITE_STATIC);
+    q_bind_u64(st, 2, now_ms);
+    sqlite3_bind_int64(st, 3, max > INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+    return q_due_rows(q, st, out, max, n);
+}
+
+int ox_queue_expired(ox_queue *q, uint64_t now_ms, ox_queue_due *out, size_t max, size_t *n)
+{
+    if (!q || !n || (max && !out))
+        return OX_E_ARG;
+    *n = 0;
+    if (max == 0)
+        return 0;
+    sqlite3_stmt *st = q_stmt(q, S_EXPIRED);
+    if (!st)
+        return OX_E_IO;
+    q_bind_u64(st, 1, now_ms);
+    sqlite3_bind_int64(st, 2, max > INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+    return q_due_rows(q, st, out, max, n);
+}
+
+int ox_queue_next_due(ox_queue *q, uint64_t *when_ms)
+{
+    if (!q || !when_ms)
+        return OX_E_ARG;
+    sqlite3_stmt *st = q_stmt(q, S_NEXT_DUE);
+    if (!st)
+        return OX_E_IO;
+    int s = sqlite3_step(st);
+    int rc;
+    if (s != SQLITE_ROW)
+        rc = q_sqlerr(q, "next due");
+    else if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+        rc = OX_E_NOTFOUND;
+    else {
+        *when_ms = q_col_u64(st, 0);
+        rc = 0;
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int ox_queue_connector_stats(ox_queue *q, const char *connector, uint64_t *count,
+                             uint64_t *oldest_arrival_ms)
+{
+    if (!q || !connector || !count || !oldest_arrival_ms)
+        return OX_E_ARG;
+    sqlite3_stmt *st = q_stmt(q, S_CONN_STATS);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_text(st, 1, connector, -1, SQLITE_STATIC);
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *count = q_col_u64(st, 0);
+        *oldest_arrival_ms = q_col_u64(st, 1);
+    } else {
+        rc = q_sqlerr(q, "connector stats");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* ---- reading rows ---- */
+
+static void q_fill_msg(sqlite3_stmt *st, ox_queue_msg_info *m)
+{
+    *m = (ox_queue_msg_info){
+        .id = sqlite3_column_int64(st, 0),
+        .mts_id = q_col_text(st, 1),
+        .kind = (ox_queue_kind)sqlite3_column_int(st, 2),
+        .priority = (ox_queue_priority)sqlite3_column_int(st, 3),
+        .originator = q_col_text(st, 4),
+        .source = q_col_text(st, 5),
+        .arrival_ms = q_col_u64(st, 6),
+        .expiry_ms = q_col_u64(st, 7),
+        .content_size = q_col_u64(st, 8),
+        .has_content = sqlite3_column_int(st, 9) != 0,
+        .n_rcpts = (uint32_t)sqlite3_column_int64(st, 10),
+    };
+}
+
+static void q_fill_rcpt(sqlite3_stmt *st, ox_queue_rcpt_info *r)
+{
+    *r = (ox_queue_rcpt_info){
+        .id = sqlite3_column_int64(st, 0),
+        .msg_id = sqlite3_column_int64(st, 1),
+        .index = (uint32_t)sqlite3_column_int64(st, 2),
+        .address = q_col_text(st, 3),
+        .state = (ox_queue_rcpt_state)sqlite3_column_int(st, 4),
+        .connector = q_col_text(st, 5),
+        .next_attempt_ms = q_col_u64(st, 6),
+        .open_attempts = (uint32_t)sqlite3_column_int64(st, 7),
+        .transfer_attempts = (uint32_t)sqlite3_column_int64(st, 8),
+        .last_error = q_col_text(st, 9),
+        .report_flags = (uint32_t)sqlite3_column_int64(st, 10),
+        .reason = sqlite3_column_int(st, 11),
+        .diagnostic = sqlite3_column_int(st, 12),
+    };
+}
+
+/* Copies the texts |n| pointers point to into q->scratch and repoints them there. */
+static int q_keep_texts(ox_queue *q, const char **texts[], size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += strlen(*texts[i]) + 1;
+    q->scratch.len = 0;
+    q->scratch.err = 0;
+    if (ox_buf_reserve(&q->scratch, total) != 0)
+        return q_fail(q, OX_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        size_t at = q->scratch.len;
+        ox_buf_append(&q->scratch, *texts[i], strlen(*texts[i]) + 1);
+        *texts[i] = (const char *)q->scratch.p + at;
+    }
+    return 0;
+}
+
+int ox_queue_get_msg(ox_queue *q, int64_t msg_id, ox_queue_msg_info *out)
+{
+    if (!q || !out)
+        return OX_E_ARG;
+    sqlite3_stmt *st = q_stmt(q, S_GET_MSG);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, msg_id);
+    int s = sqlite3_step(st), rc;
+    if (s == SQLITE_ROW) {
+        q_fill_msg(st, out);
+        const char **t[] = {&out->mts_id, &out->originator, &out->source};
+        rc = q_keep_texts(q, t, OX_ARRAY_LEN(t));
+    } else {
+        rc = s == SQLITE_DONE ? q_fail(q, OX_E_NOTFOUND, "no message %lld", (long long)msg_id)
+                              : q_sqlerr(q, "get message");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int ox_queue_get_envelope(ox_queue *q, int64_t msg_id, ox_buf *out)
+{
+    if (!q || !out)
+        return OX_E_ARG;
+    sqlite3_stmt *st = q_stmt(q, S_GET_ENV);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, msg_id);
+    int s = sqlite3_step(st), rc;
+    if (s == SQLITE_ROW) {
+        const void *p = sqlite3_column_blob(st, 0);
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        rc = len ? ox_buf_append(out, p, len) : 0;
+    } else {
+        rc = s == SQLITE_DONE ? q_fail(q, OX_E_NOTFOUND, "no message %lld", (long long)msg_id)
+                              : q_sqlerr(q, "get envelope");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int ox_queue_get_rcpt(ox_queue *q, int64_t rcpt_id, ox_queue_rcpt_info *out)
+{
+    if (!q || !out)
+        return OX_E_ARG;
+    sqlite3_stmt *st = q_stmt(q, S_GET_RCPT);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, rcpt_id);
+    int s = sqlite3_step(st), rc;
+    if (s == SQLITE_ROW) {
+        q_fill_rcpt(st, out);
+        const char **t[] = {&out->address, &out->connector, &out->last_error};
+        rc = q_keep_texts(q, t, OX_ARRAY_LEN(t));
+    } else {
+        rc = s == SQLITE_DONE ? q_fail(q, OX_E_NOTFOUND, "no recipient %lld", (long long)rcpt_id)
+                              : q_sqlerr(q, "get recipient");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int ox_queue_foreach_msg(ox_queue *q, int (*fn)(void *ctx, const ox_queue_msg_info *m), void *ctx)
+{
+    if (!q || !fn)
+        return OX_E_ARG;
+    sqlite3_stmt *st = q_stmt(q, S_ALL_MSG);
+    if (!st)
+        return OX_E_IO;
+    int s, rc = 0;
+    while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        ox_queue_msg_info m;
+        q_fill_msg(st, &m);
+        rc = fn(ctx, &m);
+    }
+    if (rc == 0 && s != SQLITE_DONE)
+        rc = q_sqlerr(q, "list messages");
+    sqlite3_reset(st);
+    return rc;
+}
+
+int ox_queue_foreach_rcpt(ox_queue *q, int64_t msg_id,
+                          int (*fn)(void *ctx, const ox_queue_rcpt_info *r), void *ctx)
+{
+    if (!q || !fn)
+        return OX_E_ARG;
+    sqlite3_stmt *st = q_stmt(q, msg_id ? S_MSG_RCPT : S_ALL_RCPT);
+    if (!st)
+        return OX_E_IO;
+    if (msg_id)
+        sqlite3_bind_int64(st, 1, msg_id);
+    int s, rc = 0;
+    while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        ox_queue_rcpt_info r;
+        q_fill_rcpt(st, &r);
+        rc = fn(ctx, &r);
+    }
+    if (rc == 0 && s != SQLITE_DONE)
+        rc = q_sqlerr(q, "list recipients");
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* ---- history ---- */
+
+int ox_queue_history_add(ox_queue *q, int64_t msg_id, uint64_t now_ms, int event_id,
+                         const char *text)
+{
+    if (!q)
+        return OX_E_ARG;
+    int rc = q_op_begin(q);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = q_stmt(q, S_HIST_MSG);
+    if (!st)
+        return q_op_end(q, OX_E_IO);
+    sqlite3_bind_int64(st, 1, msg_id);
+    q_bind_u64(st, 2, now_ms);
+    sqlite3_bind_int(st, 3, event_id);
+    q_bind_text(st, 4, text ? text : "", OX_QUEUE_ERRTEXT_MAX);
+    rc = q_step_done(q, st, "history");
+    if (rc == 0 && sqlite3_changes(q->db) == 0)
+        rc = q_fail(q, OX_E_NOTFOUND, "history: no message %lld", (long long)msg_id);
+    return q_op_end(q, rc);
+}
+
+int ox_queue_history_foreach(ox_queue *q, const char *mts_id,
+                             int (*fn)(void *ctx, uint64_t time_ms, int event_id, const char *text),
+                             void *ctx)
+{
+    if (!q || !mts_id || !fn)
+        return OX_E_ARG;
+    sqlite3_stmt *st = q_stmt(q, S_HIST_LIST);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_text(st, 1, mts_id, -1, SQLITE_STATIC);
+    int s, rc = 0;
+    size_t n = 0;
+    while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        n++;
+        rc = fn(ctx, q_col_u64(st, 0), sqlite3_column_int(st, 1), q_col_text(st, 2));
+    }
+    if (rc == 0 && s != SQLITE_DONE)
+        rc = q_sqlerr(q, "history");
+    else if (rc == 0 && n == 0)
+        rc = q_fail(q, OX_E_NOTFOUND, "no history for %s", mts_id);
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* ---- purge ---- */
+
+static int q_purge_one(ox_queue *q, uint64_t now_ms, int64_t *last, bool *done)
+{
+    sqlite3_stmt *st = q_stmt(q, S_FINISHED);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, *last);
+    int s = sqlite3_step(st);
+    if (s != SQLITE_ROW) {
+        int rc = s == SQLITE_DONE ? 0 : q_sqlerr(q, "purge");
+        sqlite3_reset(st);
+        *done = true;
+        return rc;
+    }
+    int64_t id = *last = sqlite3_column_int64(st, 0);
+    char mts[OX_QUEUE_MTS_ID_MAX + 1];
+    char rec[Q_NAME_LEN] = {0};
+    snprintf(mts, sizeof mts, "%s", q_col_text(st, 1));
+    bool has_file = sqlite3_column_type(st, 2) != SQLITE_NULL;
+    if (has_file)
+        snprintf(rec, sizeof rec, "%.*s", Q_NAME_LEN - 1, q_col_text(st, 2));
+    sqlite3_reset(st);
+
+    int rc;
+    if (!(st = q_stmt(q, S_HIST_MSG)))
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, id);
+    q_bind_u64(st, 2, now_ms);
+    sqlite3_bind_int(st, 3, 0);
+    sqlite3_bind_text(st, 4, "finished: removed from the queue", -1, SQLITE_STATIC);
+    if ((rc = q_step_done(q, st, "purge history")) != 0)
+        return rc;
+    if (!(st = q_stmt(q, S_SEEN_ADD)))
+        return OX_E_IO;
+    sqlite3_bind_text(st, 1, mts, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, id);
+    q_bind_u64(st, 3, now_ms);
+    if ((rc = q_step_done(q, st, "purge seen")) != 0)
+        return rc;
+    if (!(st = q_stmt(q, S_DEL_RCPT)))
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, id);
+    if ((rc = q_step_done(q, st, "purge recipients")) != 0)
+        return rc;
+    if (!(st = q_stmt(q, S_DEL_MSG)))
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, id);
+    if ((rc = q_step_done(q, st, "purge message")) != 0)
+        return rc;
+    if (has_file && ox_buf_append(&q->removed, rec, sizeof rec) != 0)
+        return q_fail(q, OX_E_NOMEM, "purge: out of memory");
+    return 0;
+}
+
+static int q_forget(ox_queue *q, uint64_t forget_before_ms)
+{
+    for (;;) {
+        sqlite3_stmt *st = q_stmt(q, S_OLD_SEEN);
+        if (!st)
+            return OX_E_IO;
+        q_bind_u64(st, 1, forget_before_ms);
+        int s = sqlite3_step(st);
+        if (s != SQLITE_ROW) {
+            int rc = s == SQLITE_DONE ? 0 : q_sqlerr(q, "forget");
+            sqlite3_reset(st);
+            return rc;
+        }
+        char mts[OX_QUEUE_MTS_ID_MAX + 1];
+        snprintf(mts, sizeof mts, "%s", q_col_text(st, 0));
+        sqlite3_reset(st);
+        int rc;
+        if (!(st = q_stmt(q, S_DEL_HIST_MTS)))
+            return OX_E_IO;
+        sqlite3_bind_text(st, 1, mts, -1, SQLITE_STATIC);
+        if ((rc = q_step_done(q, st, "forget history")) != 0)
+            return rc;
+        if (!(st = q_stmt(q, S_DEL_SEEN)))
+            return OX_E_IO;
+        sqlite3_bind_text(st, 1, mts, -1, SQLITE_STATIC);
+        if ((rc = q_step_done(q, st, "forget seen")) != 0)
+            return rc;
+    }
+}
+
+int ox_queue_purge(ox_queue *q, uint64_t now_ms, uint64_t forget_before_ms, size_t *n_removed)
+{
+    if (!q)
+        return OX_E_ARG;
+    size_t n = 0;
+    if (n_removed)
+        *n_removed = 0;
+    int rc = q_op_begin(q);
+    if (rc)
+        return rc;
+    bool done = false;
+    int64_t last = 0;
+    while (rc == 0 && !done) {
+        rc = q_purge_one(q, now_ms, &last, &done);
+        if (rc == 0 && !done)
+            n++;
+    }
+    if (rc == 0)
+        rc = q_forget(q, forget_before_ms);
+    rc = q_op_end(q, rc);
+    if (rc == 0 && n_removed)
+        *n_removed = n;
+    return rc;
+}
+
+int ox_queue_quarantine_count(ox_queue *q, uint64_t *n)
+{
+    if (!q || !n)
+        return OX_E_ARG;
+    sqlite3_stmt *st = q_stmt(q, S_QCOUNT);
+    if (!st)
+        return OX_E_IO;
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *n = q_col_u64(st, 0);
+    else
+        rc = q_sqlerr(q, "quarantine count");
+    sqlite3_reset(st);
+    return rc;
+}
