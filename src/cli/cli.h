@@ -6,6 +6,10 @@
 
 int cmd_check_config(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 /* True when argv holds -h or --help (every command answers it). */
 bool cli_wants_help(int argc, char **argv);

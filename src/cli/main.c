@@ -17,6 +17,10 @@ typedef struct command {
 static int cmd_version(int argc, char **argv);
 
 static const command commands[] = {
+    {"serve", cmd_serve, "run the MTA (foreground; SIGHUP reloads, SIGTERM stops)"},
+    {"status", cmd_status, "ask the running MTA whether it is up"},
+    {"reload", cmd_reload, "make the running MTA re-read its configuration"},
+    {"stop", cmd_stop, "stop the running MTA in order"},
     {"check-config", cmd_check_config, "validate a configuration file and print what is wrong"},
     {"events", cmd_events, "show the event log, filtered by ID, category or time"},
     {"version", cmd_version, "print the version"},

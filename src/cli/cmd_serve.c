@@ -1,0 +1,86 @@
+/* cmd_serve.c - x400mta serve / reload / stop / status: run the daemon and talk to it */
+#include "cli.h"
+
+#include "daemon/daemon.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_serve(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: x400mta serve [--config FILE]\n\n"
+               "Runs the MTA in the foreground until SIGTERM, SIGINT or 'x400mta stop'.\n"
+               "SIGHUP or 'x400mta reload' re-reads the configuration without dropping mail.\n"
+               "Refuses to start, printing every FILE:LINE problem, if the configuration is\n"
+               "not valid. FILE defaults to $OX_CONFIG, then /etc/openx400/x400mta.ini.\n");
+        return 0;
+    }
+    return ox_daemon_run(cli_config_path(argc, argv));
+}
+
+/* Sends one control request to the daemon of the configuration and prints the reply. */
+static int control(int argc, char **argv, const char *request)
+{
+    const char *path = cli_config_path(argc, argv);
+    ox_mta_cfg *cfg = malloc(sizeof(*cfg));
+    ox_config_diag *diag = malloc(sizeof(*diag));
+    if (!cfg || !diag)
+        return 2;
+    /* A file with errors still names the control socket: the daemon then refuses a reload
+     * itself and says why, keeping its running configuration. */
+    int rc = ox_config_load(cfg, path, diag);
+    if (rc == OX_E_ARG && cfg->control_path[0])
+        rc = 0;
+    if (rc) {
+        fprintf(stderr, "%sx400mta: cannot use the configuration %s\n", diag->text, path);
+        free(cfg);
+        free(diag);
+        return 2;
+    }
+    static char out[65536];
+    rc = ox_control_request(cfg->control_path, request, out, sizeof(out));
+    if (rc) {
+        fprintf(stderr, "x400mta: no MTA answers on %s (is 'x400mta serve --config %s' running?)\n",
+                cfg->control_path, path);
+        free(cfg);
+        free(diag);
+        return 1;
+    }
+    free(cfg);
+    free(diag);
+    fputs(out, stdout);
+    return strncmp(out, "ok", 2) == 0 ? 0 : 1;
+}
+
+int cmd_reload(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: x400mta reload [--config FILE]\n\n"
+               "Asks the running MTA to re-read its configuration. A configuration with errors\n"
+               "is refused and the running one kept; the errors are printed. Queued mail is\n"
+               "never dropped.\n");
+        return 0;
+    }
+    return control(argc, argv, "reload");
+}
+
+int cmd_stop(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: x400mta stop [--config FILE]\n\nAsks the running MTA to stop in order.\n");
+        return 0;
+    }
+    return control(argc, argv, "stop");
+}
+
+int cmd_status(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: x400mta status [--config FILE]\n\n"
+               "Asks the running MTA whether it is up; prints its name, address and uptime.\n");
+        return 0;
+    }
+    return control(argc, argv, "status");
+}

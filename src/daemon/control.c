@@ -1,0 +1,183 @@
+/* control.c - the Unix control socket the CLI talks to
+ *
+ * Protocol: the client sends one request line ("ping", "reload", "stop", ...) and reads the
+ *      reply until the daemon closes the connection. The first reply line starts with "ok" or
+ *      "error:". Requests are bounded (4 KB) and a client that sends nothing is dropped after
+ *      10 s, so a stuck CLI cannot hold the daemon. */
+#include "daemon.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define REQUEST_MAX       4096
+#define CLIENT_TIMEOUT_MS 10000
+
+typedef struct control_client {
+    uv_pipe_t pipe;
+    uv_timer_t timer;
+    ox_daemon *d;
+    char req[REQUEST_MAX];
+    size_t len;
+    bool done;
+    int open_handles;
+} control_client;
+
+typedef struct control_write {
+    uv_write_t w;
+    char *text;
+} control_write;
+
+static void client_free(uv_handle_t *h)
+{
+    control_client *c = h->data;
+    if (--c->open_handles == 0)
+        free(c);
+}
+
+static void client_close(control_client *c)
+{
+    if (c->done)
+        return;
+    c->done = true;
+    uv_close((uv_handle_t *)&c->timer, client_free);
+    uv_close((uv_handle_t *)&c->pipe, client_free);
+}
+
+static void on_written(uv_write_t *w, int status)
+{
+    (void)status;
+    control_write *cw = (control_write *)w;
+    control_client *c = w->data;
+    free(cw->text);
+    free(cw);
+    client_close(c);
+}
+
+static void reply(control_client *c, const char *text)
+{
+    control_write *cw = malloc(sizeof(*cw));
+    char *copy = strdup(text);
+    if (!cw || !copy) {
+        free(cw);
+        free(copy);
+        client_close(c);
+        return;
+    }
+    cw->text = copy;
+    cw->w.data = c;
+    uv_buf_t b = uv_buf_init(copy, (unsigned)strlen(copy));
+    uv_read_stop((uv_stream_t *)&c->pipe);
+    if (uv_write(&cw->w, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
+        free(copy);
+        free(cw);
+        client_close(c);
+    }
+}
+
+static void handle(control_client *c, char *line)
+{
+    ox_daemon *d = c->d;
+    char out[8192];
+    if (!strcmp(line, "ping")) {
+        snprintf(out, sizeof(out), "ok pong %s\n", d->cfg->name);
+    } else if (!strcmp(line, "reload")) {
+        ox_daemon_reload(d, out, sizeof(out));
+    } else if (!strcmp(line, "stop")) {
+        snprintf(out, sizeof(out), "ok stopping\n");
+        reply(c, out);
+        ox_daemon_stop(d);
+        return;
+    } else if (!strcmp(line, "status")) {
+        snprintf(out, sizeof(out),
+                 "ok\n{\"mta\":\"%s\",\"listen\":\"%s:%u\",\"connectors\":%zu,\"uptime_s\":%llu,"
+                 "\"events_written\":%llu}\n",
+                 d->cfg->name, d->cfg->listen_host, d->cfg->listen_port, d->cfg->n_connectors,
+                 (unsigned long long)((uv_now(d->loop) - d->started_ms) / 1000),
+                 (unsigned long long)d->log.written);
+    } else {
+        snprintf(out, sizeof(out), "error: unknown request '%.80s'\n", line);
+    }
+    reply(c, out);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    control_client *c = h->data;
+    buf->base = c->req + c->len;
+    buf->len = REQUEST_MAX - 1 - c->len;
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    (void)buf;
+    control_client *c = s->data;
+    if (n < 0) {
+        client_close(c);
+        return;
+    }
+    c->len += (size_t)n;
+    c->req[c->len] = '\0';
+    char *nl = strchr(c->req, '\n');
+    if (nl) {
+        *nl = '\0';
+        handle(c, c->req);
+    } else if (c->len >= REQUEST_MAX - 1) {
+        reply(c, "error: request too long\n");
+    }
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    client_close(t->data);
+}
+
+static void on_client(uv_stream_t *server, int status)
+{
+    ox_daemon *d = server->data;
+    if (status < 0)
+        return;
+    control_client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return;
+    c->d = d;
+    uv_pipe_init(d->loop, &c->pipe, 0);
+    uv_timer_init(d->loop, &c->timer);
+    c->pipe.data = c->timer.data = c;
+    c->open_handles = 2;
+    if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
+        client_close(c);
+        return;
+    }
+    uv_timer_start(&c->timer, on_timeout, CLIENT_TIMEOUT_MS, 0);
+    uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+}
+
+int ox_control_listen(ox_daemon *d)
+{
+    const char *path = d->cfg->control_path;
+    /* A socket file left by a crashed daemon is removed only if nobody answers on it. */
+    if (access(path, F_OK) == 0) {
+        char probe[64];
+        if (ox_control_request(path, "ping", probe, sizeof(probe)) == 0) {
+            fprintf(stderr, "x400mta: another MTA answers on %s; not starting a second one\n",
+                    path);
+            return -1;
+        }
+        unlink(path);
+    }
+    uv_pipe_init(d->loop, &d->control, 0);
+    d->control.data = d;
+    d->control_open = true;
+    int rc = uv_pipe_bind(&d->control, path);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&d->control, 16, on_client);
+    if (rc)
+        fprintf(stderr,
+                "x400mta: cannot listen on the control socket %s: %s (does the directory "
+                "exist and is it writable?)\n",
+                path, uv_strerror(rc));
+    return rc;
+}

@@ -1,0 +1,186 @@
+/* daemon.c - start-up, the listener, signals, reload and orderly stop
+ *
+ * Why: start-up refuses to run with a bad configuration (printing every file:line problem),
+ *      reload never drops queued mail (the queue is on disk; only the configuration object is
+ *      swapped), and SIGTERM stops after the current step, never in the middle of a commit. */
+#include "daemon.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t ox_daemon_wall_ms(void)
+{
+    uv_timeval64_t tv;
+    if (uv_gettimeofday(&tv) != 0)
+        return 0;
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+static ox_mta_cfg *load_config(const char *path, ox_config_diag *diag)
+{
+    ox_mta_cfg *cfg = malloc(sizeof(*cfg));
+    if (!cfg)
+        return NULL;
+    if (ox_config_load(cfg, path, diag) != 0) {
+        free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+int ox_daemon_reload(ox_daemon *d, char *reply, size_t cap)
+{
+    ox_config_diag *diag = malloc(sizeof(*diag));
+    if (!diag)
+        return OX_E_NOMEM;
+    ox_mta_cfg *cfg = load_config(d->cfg_path, diag);
+    if (!cfg) {
+        ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_CONFIG_RELOAD_FAILED, NULL,
+                      "reload of %s refused with %u error(s); the previous configuration stays "
+                      "in force: %.600s",
+                      d->cfg_path, diag->errors, diag->text);
+        snprintf(reply, cap, "error: reload refused, previous configuration kept\n%s", diag->text);
+        free(diag);
+        return OX_E_ARG;
+    }
+    if (strcmp(cfg->name, d->cfg->name) || strcmp(cfg->listen_host, d->cfg->listen_host) ||
+        cfg->listen_port != d->cfg->listen_port || strcmp(cfg->queue_path, d->cfg->queue_path))
+        snprintf(reply, cap,
+                 "ok: reloaded; name, listen address and queue path changes need a restart\n%s",
+                 diag->text);
+    else
+        snprintf(reply, cap, "ok: reloaded (%zu connectors)\n%s", cfg->n_connectors, diag->text);
+    ox_eventlog_set_levels(&d->log, cfg->log_level);
+    /* Keep what cannot change without a restart. */
+    snprintf(cfg->name, sizeof(cfg->name), "%s", d->cfg->name);
+    free(d->cfg);
+    d->cfg = cfg;
+    ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_CONFIG_LOADED, NULL,
+                  "configuration %s reloaded: %zu connector(s), %u warning(s)", d->cfg_path,
+                  cfg->n_connectors, diag->warnings);
+    free(diag);
+    return 0;
+}
+
+static void on_close_noop(uv_handle_t *h)
+{
+    (void)h;
+}
+
+void ox_daemon_stop(ox_daemon *d)
+{
+    if (d->stopping)
+        return;
+    d->stopping = true;
+    ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_MTA_STOPPING, NULL,
+                  "MTA %s stopping; queued mail stays queued", d->cfg->name);
+    if (d->listener_open)
+        uv_close((uv_handle_t *)&d->listener, on_close_noop);
+    if (d->control_open)
+        uv_close((uv_handle_t *)&d->control, on_close_noop);
+    uv_close((uv_handle_t *)&d->sighup, on_close_noop);
+    uv_close((uv_handle_t *)&d->sigterm, on_close_noop);
+    uv_close((uv_handle_t *)&d->sigint, on_close_noop);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    ox_daemon *d = s->data;
+    if (signum == SIGHUP) {
+        char reply[4096];
+        ox_daemon_reload(d, reply, sizeof(reply));
+        fprintf(stderr, "x400mta: SIGHUP: %s", reply);
+        return;
+    }
+    ox_daemon_stop(d);
+}
+
+static void on_inbound(uv_stream_t *server, int status)
+{
+    ox_daemon *d = server->data;
+    if (status < 0)
+        return;
+    uv_tcp_t *c = malloc(sizeof(*c));
+    if (!c)
+        return;
+    uv_tcp_init(d->loop, c);
+    if (uv_accept(server, (uv_stream_t *)c) != 0) {
+        uv_close((uv_handle_t *)c, (uv_close_cb)free);
+        return;
+    }
+    /* Associations arrive with the RTSE layer; until then, refuse politely. */
+    uv_close((uv_handle_t *)c, (uv_close_cb)free);
+}
+
+static int listen_tcp(ox_daemon *d)
+{
+    struct sockaddr_storage ss;
+    const char *h = d->cfg->listen_host;
+    int rc = strchr(h, ':') ? uv_ip6_addr(h, d->cfg->listen_port, (struct sockaddr_in6 *)&ss)
+                            : uv_ip4_addr(h, d->cfg->listen_port, (struct sockaddr_in *)&ss);
+    if (rc) {
+        fprintf(stderr, "x400mta: %s: listen address '%s' is not an IP address\n", d->cfg_path, h);
+        return rc;
+    }
+    uv_tcp_init(d->loop, &d->listener);
+    d->listener.data = d;
+    d->listener_open = true;
+    if ((rc = uv_tcp_bind(&d->listener, (struct sockaddr *)&ss, 0)) == 0)
+        rc = uv_listen((uv_stream_t *)&d->listener, 64, on_inbound);
+    if (rc)
+        fprintf(stderr,
+                "x400mta: cannot listen on %s:%u: %s (another MTA running? port < 1024 "
+                "needs root or CAP_NET_BIND_SERVICE)\n",
+                h, d->cfg->listen_port, uv_strerror(rc));
+    return rc;
+}
+
+int ox_daemon_run(const char *cfg_path)
+{
+    static ox_daemon daemon;
+    ox_daemon *d = &daemon;
+    memset(d, 0, sizeof(*d));
+    snprintf(d->cfg_path, sizeof(d->cfg_path), "%s", cfg_path);
+    ox_config_diag *diag = malloc(sizeof(*diag));
+    if (!diag)
+        return 2;
+    d->cfg = load_config(cfg_path, diag);
+    fputs(diag->text, stderr);
+    free(diag);
+    if (!d->cfg) {
+        fprintf(stderr,
+                "x400mta: %s is not valid; not starting (x400mta check-config shows the "
+                "same)\n",
+                cfg_path);
+        return 1;
+    }
+    if (ox_eventlog_open(&d->log, d->cfg->event_log_path, d->cfg) != 0) {
+        fprintf(stderr, "x400mta: cannot open the event log %s: %m\n", d->cfg->event_log_path);
+        return 2;
+    }
+    d->loop = uv_default_loop();
+    d->started_ms = uv_now(d->loop);
+    if (listen_tcp(d) != 0 || ox_control_listen(d) != 0) {
+        ox_daemon_stop(d);
+        uv_run(d->loop, UV_RUN_DEFAULT);
+        return 2;
+    }
+    uv_signal_t *sigs[] = {&d->sighup, &d->sigterm, &d->sigint};
+    int nums[] = {SIGHUP, SIGTERM, SIGINT};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(d->loop, sigs[i]);
+        sigs[i]->data = d;
+        uv_signal_start(sigs[i], on_signal, nums[i]);
+    }
+    ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_MTA_STARTED, NULL,
+                  "MTA %s listening on %s:%u, control socket %s", d->cfg->name, d->cfg->listen_host,
+                  d->cfg->listen_port, d->cfg->control_path);
+    fprintf(stderr, "x400mta: MTA %s listening on %s:%u\n", d->cfg->name, d->cfg->listen_host,
+            d->cfg->listen_port);
+    uv_run(d->loop, UV_RUN_DEFAULT);
+    uv_loop_close(d->loop);
+    ox_eventlog_close(&d->log);
+    free(d->cfg);
+    return 0;
+}
