@@ -213,7 +213,8 @@ int ox_tpkt_send(ox_tpkt *t, ox_span tsdu, ox_buf *out)
         ox_buf_put_u8(out, FIX_DT);
         ox_buf_put_u8(out, OX_TPKT_CODE_DT);
         ox_buf_put_u8(out, last ? OX_TPKT_DT_EOT : 0);
-        ox_buf_append(out, tsdu.p + off, n);
+        if (n)
+            ox_buf_append(out, tsdu.p + off, n);
         off += n;
     } while (off < tsdu.len);
     return out->err;
@@ -447,6 +448,8 @@ int ox_tpkt_feed(ox_tpkt *t, ox_span in, size_t *consumed, ox_buf *out)
         ox_buf_reset(&t->tsdu);
         t->tsdu_done = false;
     }
+    if (in.len == 0)
+        return OX_OK;
     const uint8_t *p = in.p, *end = in.p + in.len;
     int rc = OX_OK;
     while (p < end && !t->ev_ready && rc == OX_OK) {
