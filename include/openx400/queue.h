@@ -142,7 +142,7 @@ typedef struct ox_queue_writer {
     uint64_t size;
     bool finished;
     int err; /* sticky */
-    char name[40];
+    char name[32];
 } ox_queue_writer;
 
 /* Starts a content file (a temporary in the content directory). Returns 0, OX_E_STATE

@@ -249,11 +249,7 @@ int q_op_end(ox_queue *q, int rc)
     if (q->in_batch) {
         if (rc != 0) {
             /* This call's new files go; its removals are forgotten; the batch stays. */
-            ox_buf mine = q->added;
-            mine.p += q->added_mark;
-            mine.len -= q->added_mark;
-            q_unlink_list(q, &mine);
-            q->added.len = q->added_mark;
+            q_unlink_from(q, &q->added, q->added_mark);
             q->removed.len = q->removed_mark;
             if (q_run(q, S_ROLLBACK_TO, "rollback to savepoint") != 0)
                 return rc;

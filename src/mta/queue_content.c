@@ -147,13 +147,19 @@ int q_dir_sync(ox_queue *q)
 
 void q_unlink_list(ox_queue *q, ox_buf *names)
 {
-    for (size_t off = 0; off + Q_NAME_LEN <= names->len; off += Q_NAME_LEN) {
+    q_unlink_from(q, names, 0);
+}
+
+void q_unlink_from(ox_queue *q, ox_buf *names, size_t from)
+{
+    for (size_t off = from; off + Q_NAME_LEN <= names->len; off += Q_NAME_LEN) {
         char name[Q_NAME_LEN + 1];
         memcpy(name, names->p + off, Q_NAME_LEN);
         name[Q_NAME_LEN] = '\0';
         q_content_unlink(q, name);
     }
-    names->len = 0;
+    if (names->len > from)
+        names->len = from;
 }
 
 /* ---- reading ---- */

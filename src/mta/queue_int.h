@@ -102,6 +102,7 @@ int q_content_finish(ox_queue_writer *w); /* fsync, close, rename into place */
 void q_content_unlink(ox_queue *q, const char *name);
 int q_dir_sync(ox_queue *q);                    /* fsync the content directory if dirty */
 void q_unlink_list(ox_queue *q, ox_buf *names); /* unlink each name, empty the list */
+void q_unlink_from(ox_queue *q, ox_buf *names, size_t from); /* the same from offset from */
 int q_recover_files(ox_queue *q, uint64_t now_ms, ox_queue_recovery *rec);
 
 #endif
