@@ -395,6 +395,7 @@ static void test_er_received_and_limits(void **state)
     assert_int_equal(ox_tpkt_feed(&r, ox_buf_span(&two), &used, &out), 0);
     assert_int_equal(used, 8);
     assert_int_equal(ox_tpkt_feed(&r, ox_span_of(two.p + 8, 8), &used, &out), OX_E_STATE);
+    ox_tpkt_free(&t);
     ox_tpkt_cfg bad = {.role = OX_TPKT_INITIATOR, .max_tpdu = 100};
     assert_int_equal(ox_tpkt_init(&t, &bad, NULL), OX_E_ARG);
     bad.max_tpdu = 0;
