@@ -120,7 +120,9 @@ typedef struct ox_mta_cfg {
     char event_log_path[OX_CFG_PATH_MAX];
     char control_path[OX_CFG_PATH_MAX];
     bool syslog;
-    char timezone[64]; /* for selected-times schedules; "" = the system's */
+    char timezone[64];       /* for selected-times schedules; "" = the system's */
+    char global_domain[256]; /* GlobalDomainIdentifier text, "/C=GB/A= /P=SiteA/": used in
+                                the MTS identifiers and trace this MTA writes */
     ox_addr_space local_spaces[OX_CFG_ADDRSPACE_MAX];
     size_t n_local_spaces;
     uint8_t log_level[OX_CAT_COUNT];

@@ -252,6 +252,7 @@ static const char *const mta_keys[] = {"name",
                                        "timezone",
                                        "local-address-space",
                                        "open-interval-floor",
+                                       "global-domain",
                                        NULL};
 static const char *const conn_keys[] = {"kind",
                                         "peer-mta",
@@ -622,6 +623,13 @@ static int handle_mta(parse_state *st, const char *key, const char *value)
     } else if (!strcmp(key, "syslog")) {
         if (!parse_bool(value, &cfg->syslog))
             diag_add(st, st->line, true, "syslog must be yes or no");
+    } else if (!strcmp(key, "global-domain")) {
+        if (strstr(st->raw, " ;"))
+            diag_add(st, st->line, true,
+                     "' ;' starts a comment in this file, so the domain is cut short; write it "
+                     "in the /C=GB/A= /P=Site/ form");
+        else
+            copy_str(st, cfg->global_domain, sizeof(cfg->global_domain), key, value);
     } else if (!strcmp(key, "timezone")) {
         copy_str(st, cfg->timezone, sizeof(cfg->timezone), key, value);
     } else if (!strcmp(key, "local-address-space")) {
@@ -833,6 +841,10 @@ static void validate(parse_state *st)
                  "[mta] has no 'password': peers that expect one will refuse our binds");
     if (!cfg->listen_port)
         diag_add(st, 0, true, "[mta] has no 'listen = HOST:PORT' (RFC 1006 uses port 102)");
+    if (!cfg->global_domain[0])
+        diag_add(st, 0, true,
+                 "[mta] has no 'global-domain' (e.g. /C=GB/A= /P=SiteA/): it names this MTA's "
+                 "domain in message identifiers and trace");
     if (!cfg->n_local_spaces)
         diag_add(st, 0, false, "[mta] has no 'local-address-space': nothing is delivered locally");
     for (size_t i = 0; i < cfg->n_connectors; i++) {

@@ -13,6 +13,7 @@
 static const char good[] = "[mta]\n"
                            "name = SITEA\n"
                            "password = secretA\n"
+                           "global-domain = /C=GB/A= /P=SiteA/\n"
                            "listen = 127.0.0.1:10102\n"
                            "local-address-space = /C=GB/A= /P=SiteA/\n"
                            "open-interval = 20m\n"
@@ -102,25 +103,25 @@ static void expect_error(const char *text, const char *want_line, const char *wa
 static void test_errors(void **state)
 {
     (void)state;
-    const char *base = "[mta]\nname = A\nlisten = 127.0.0.1:1\n";
+    const char *base = "[mta]\nname = A\nlisten = 127.0.0.1:1\nglobal-domain = /C=GB/\n";
     char buf[1024];
     snprintf(buf, sizeof(buf), "%sopen-intervall = 600\n", base);
-    expect_error(buf, "t.ini:4:", "did you mean 'open-interval'");
+    expect_error(buf, "t.ini:5:", "did you mean 'open-interval'");
     snprintf(buf, sizeof(buf), "%sopen-interval = 5\n", base);
-    expect_error(buf, "t.ini:4:", "seed 002");
+    expect_error(buf, "t.ini:5:", "seed 002");
     snprintf(buf, sizeof(buf), "%sopen-interval = ten\n", base);
-    expect_error(buf, "t.ini:4:", "not a number");
+    expect_error(buf, "t.ini:5:", "not a number");
     snprintf(buf, sizeof(buf), "%slocal-address-space = C=GB;A= ;P=X\n", base);
-    expect_error(buf, "t.ini:4:", "/C=GB/A= /P=Site/ form");
+    expect_error(buf, "t.ini:5:", "/C=GB/A= /P=Site/ form");
     snprintf(buf, sizeof(buf), "%sname = B\n", base);
-    expect_error(buf, "t.ini:4:", "set twice");
+    expect_error(buf, "t.ini:5:", "set twice");
     snprintf(buf, sizeof(buf), "%s[connector x]\nkind = lan\npeer-address = h:1\n", base);
-    expect_error(buf, "t.ini:5:", "no 'peer-mta'");
+    expect_error(buf, "t.ini:6:", "no 'peer-mta'");
     snprintf(buf, sizeof(buf),
              "%s[connector x]\nkind = ondemand\npeer-mta = B\npeer-address = h:1\n", base);
-    expect_error(buf, "t.ini:5:", "no 'link-up'");
+    expect_error(buf, "t.ini:6:", "no 'link-up'");
     snprintf(buf, sizeof(buf), "%s[connector x]\npeer-mta = B\nschedule = sometimes\n", base);
-    expect_error(buf, "t.ini:6:", "must be never, always");
+    expect_error(buf, "t.ini:7:", "must be never, always");
     snprintf(buf, sizeof(buf), "%s[conector x]\n", base);
     expect_error("[mta]\nname = A\nlisten = 127.0.0.1:1\n[conector x]\nkind = lan\n",
                  "t.ini:5:", "unknown section");
@@ -141,7 +142,7 @@ static void test_floor_and_case_warning(void **state)
     ox_mta_cfg *cfg = cfg_new();
     ox_config_diag d;
     const char *text =
-        "[mta]\nname = A\npassword = p\nlisten = 127.0.0.1:1\n"
+        "[mta]\nname = A\npassword = p\nlisten = 127.0.0.1:1\nglobal-domain = /C=GB/\n"
         "local-address-space = /C=GB/\nopen-interval = 2\nopen-interval-floor = 1\n"
         "[connector x]\npeer-mta = SITEB\npeer-address = h:1\naddress-space = /C=FR/\n"
         "[connector y]\npeer-mta = siteb\npeer-address = h:2\naddress-space = /C=DE/\n";
