@@ -678,6 +678,92 @@ static void test_assoc_errors(void **state)
     ox_buf_free(&cp);
 }
 
+/* The association PDUs that tshark decoded cleanly (tests/vectors/rtse/tshark_*.hex): the
+ * encoders must keep producing exactly these bytes, and the decoders must read them back. */
+static void test_tshark_vectors(void **state)
+{
+    (void)state;
+    static const uint8_t null_[] = {0x05, 0x00}, err0[] = {0x02, 0x01, 0x00};
+    ox_buf w, want;
+    ox_buf_init(&w, NULL, NULL, 0);
+    ox_rtse_assoc_rq rq = {.mode = OX_PRES_MODE_NORMAL,
+                           .window = 3,
+                           .bind = ox_span_of(null_, 2),
+                           .calling_sel = ox_span_of("\0\0\0\1", 4),
+                           .called_sel = ox_span_of("\0\0\0\1", 4)};
+    ox_rtse_assoc_ac ac = {
+        .mode = OX_PRES_MODE_NORMAL, .window = 3, .bind_result = ox_span_of(null_, 2)};
+    ox_rtse_assoc_rj rj = {.mode = OX_PRES_MODE_NORMAL,
+                           .acse_result = OX_ACSE_RESULT_REJECTED_PERMANENT,
+                           .acse_diag = OX_ACSE_USER_NO_REASON,
+                           .bind_error = ox_span_of(err0, 3)};
+    ox_rtse_assoc_rq grq;
+    ox_rtse_assoc_ac gac;
+    ox_rtse_assoc_rj grj;
+    for (int mode = OX_PRES_MODE_NORMAL; mode >= OX_PRES_MODE_X410_1984; mode--) {
+        bool n = mode == OX_PRES_MODE_NORMAL;
+        rq.mode = ac.mode = rj.mode = mode;
+        rj.refuse_reason = OX_RTSE_RJ_VALIDATION_FAILURE;
+        want = load(n ? "tshark_cp.hex" : "tshark_cp84.hex");
+        ox_buf_reset(&w);
+        assert_int_equal(ox_rtse_assoc_encode_cp(&w, &rq), 0);
+        assert_bytes(&w, &want);
+        assert_int_equal(ox_rtse_assoc_decode_cp(ox_buf_span(&want), NULL, &grq, NULL), 0);
+        assert_true(ox_span_eq(grq.bind, rq.bind));
+        ox_buf_free(&want);
+        want = load(n ? "tshark_cpa.hex" : "tshark_cpa84.hex");
+        ox_buf_reset(&w);
+        assert_int_equal(ox_rtse_assoc_encode_cpa(&w, &ac), 0);
+        assert_bytes(&w, &want);
+        assert_int_equal(ox_rtse_assoc_decode_cpa(ox_buf_span(&want), NULL, &gac, NULL), 0);
+        assert_true(ox_span_eq(gac.bind_result, ac.bind_result));
+        ox_buf_free(&want);
+        want = load(n ? "tshark_cpr.hex" : "tshark_cpr84.hex");
+        ox_buf_reset(&w);
+        assert_int_equal(ox_rtse_assoc_encode_cpr(&w, &rj), 0);
+        assert_bytes(&w, &want);
+        assert_int_equal(ox_rtse_assoc_decode_cpr(ox_buf_span(&want), NULL, &grj, NULL), 0);
+        if (n)
+            assert_true(ox_span_eq(grj.bind_error, rj.bind_error));
+        else
+            assert_int_equal(grj.refuse_reason, OX_RTSE_RJ_VALIDATION_FAILURE);
+        ox_buf_free(&want);
+    }
+    /* Release and abort user data. */
+    ox_buf apdu;
+    ox_buf_init(&apdu, NULL, NULL, 0);
+    ox_acse_rlrx rl = {.reason = {true, OX_ACSE_RLRQ_NORMAL}};
+    const char *names[] = {"tshark_rlrq.hex", "tshark_rlre.hex"};
+    for (int i = 0; i < 2; i++) {
+        ox_buf_reset(&apdu);
+        ox_buf_reset(&w);
+        if (i == 0)
+            ox_acse_rlrq_encode(&apdu, &rl);
+        else
+            ox_acse_rlre_encode(&apdu, &rl);
+        assert_int_equal(ox_pres_ud_single_encode(&w, OX_RTSE_CTX_ACSE, ox_buf_span(&apdu)), 0);
+        want = load(names[i]);
+        assert_bytes(&w, &want);
+        ox_buf_free(&want);
+    }
+    ox_acse_abrt ab = {.source = OX_ACSE_ABRT_SOURCE_PROVIDER,
+                       .diag = {true, OX_ACSE_ABRT_PROTOCOL_ERROR}};
+    ox_buf_reset(&apdu);
+    ox_acse_abrt_encode(&apdu, &ab);
+    ox_pres_abort aru = {.kind = OX_PRES_ABORT_ARU};
+    aru.ud.present = true;
+    aru.ud.n_pdv = 1;
+    aru.ud.pdv[0].ctx_id = OX_RTSE_CTX_ACSE;
+    aru.ud.pdv[0].value = ox_buf_span(&apdu);
+    ox_buf_reset(&w);
+    assert_int_equal(ox_pres_abort_encode(&w, &aru), 0);
+    want = load("tshark_aru.hex");
+    assert_bytes(&w, &want);
+    ox_buf_free(&want);
+    ox_buf_free(&apdu);
+    ox_buf_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -686,7 +772,7 @@ int main(void)
         cmocka_unit_test(test_stream_write),     cmocka_unit_test(test_stream_read),
         cmocka_unit_test(test_stream_large),     cmocka_unit_test(test_stream_errors),
         cmocka_unit_test(test_assoc_normal),     cmocka_unit_test(test_assoc_x410),
-        cmocka_unit_test(test_assoc_errors),
+        cmocka_unit_test(test_assoc_errors),     cmocka_unit_test(test_tshark_vectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
