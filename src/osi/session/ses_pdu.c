@@ -628,10 +628,12 @@ static ox_ses_kind cat1_kind(uint8_t si)
 
 int ox_ses_pdu_decode(ox_span tsdu, ox_ses_spdu pdus[2], size_t *n, size_t *offset)
 {
-    rd r = {tsdu.p, tsdu.p, tsdu.p + tsdu.len, 0};
     *n = 0;
     if (offset)
         *offset = 0;
+    if (tsdu.len == 0)
+        return OX_E_PEER;
+    rd r = {tsdu.p, tsdu.p, tsdu.p + tsdu.len, 0};
     int rc = OX_OK;
     for (size_t i = 0; i < 2 && r.p < r.end; i++) {
         ox_ses_spdu *s = &pdus[i];
