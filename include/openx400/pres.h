@@ -31,10 +31,11 @@
 #define OX_PRES_TAG_CALLED_SEL   OX_BER_CTX(2) /* called-presentation-selector [2] IMPLICIT */
 #define OX_PRES_TAG_RESPOND_SEL  OX_BER_CTX(3) /* responding-presentation-selector [3] IMPLICIT */
 #define OX_PRES_TAG_CTX_DEF_LIST OX_BER_CTX(4) /* presentation-context-definition-list [4] */
-#define OX_PRES_TAG_CTX_RES_LIST OX_BER_CTX(5) /* presentation-context-definition-result-list [5]  \
-                                                */
-#define OX_PRES_TAG_DEFAULT_CTX OX_BER_CTX(6)  /* default-context-name [6] IMPLICIT SEQUENCE */
-#define OX_PRES_TAG_DEFAULT_RES OX_BER_CTX(7)  /* default-context-result [7] IMPLICIT Result */
+#define OX_PRES_TAG_CTX_RES_LIST                                                                   \
+    OX_BER_CTX(5)                             /* presentation-context-definition-result-list [5]   \
+                                               */
+#define OX_PRES_TAG_DEFAULT_CTX OX_BER_CTX(6) /* default-context-name [6] IMPLICIT SEQUENCE */
+#define OX_PRES_TAG_DEFAULT_RES OX_BER_CTX(7) /* default-context-result [7] IMPLICIT Result */
 #define OX_PRES_TAG_PRES_REQ    OX_BER_CTX(8) /* presentation-requirements [8] IMPLICIT BIT STRING */
 #define OX_PRES_TAG_USER_SES_REQ                                                                   \
     OX_BER_CTX(9) /* user-session-requirements [9] IMPLICIT BIT STRING */
