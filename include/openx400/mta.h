@@ -1,0 +1,91 @@
+/* mta.h - the MTA engine: store, route, deliver locally, expire and report
+ *
+ * Why: everything a message goes through between "bytes arrived" and "bytes leave" that is
+ *      not protocol: one place that owns the queue, the routing table and the event log, so
+ *      the daemon's loop only moves bytes and time. Time is always passed in.
+ * Durability: ox_mta_store returns 0 only when the message is durably queued (or was already,
+ *      OX_QUEUE_DUPLICATE): only then may the caller acknowledge it (RTSE transfer confirm,
+ *      submit reply).
+ * Reports: a recipient non-delivered here gets a non-delivery report, one delivered here
+ *      gets a delivery report when its originator asked for one; both go back to the
+ *      originator as ordinary messages. A report about a report is never made. */
+#ifndef OPENX400_MTA_H
+#define OPENX400_MTA_H
+
+#include "openx400/config.h"
+#include "openx400/events.h"
+#include "openx400/p1.h"
+#include "openx400/queue.h"
+#include "openx400/routing.h"
+
+/* Connector name under which local recipients wait in the queue ('@' is not allowed in a
+ * connector's name, so it never clashes). */
+#define OX_MTA_LOCAL "@local"
+/* Recipients no address space matched when they arrived (they are non-delivered). */
+#define OX_MTA_UNROUTED "@unrouted"
+
+typedef struct ox_mta {
+    const ox_mta_cfg *cfg; /* borrowed; the daemon swaps it on reload (ox_mta_reconfigure) */
+    ox_routing routing;
+    ox_queue *q;
+    ox_eventlog *log;
+    ox_p1_gdi gdi;   /* from cfg->global_domain */
+    uint64_t serial; /* for local identifiers */
+    uint64_t delivered, received, submitted, reports;
+} ox_mta;
+
+/* Opens the queue (with recovery), builds routing. |err| receives a sentence on failure.
+ * Returns 0, OX_E_ARG (routing or domain errors, in |err|), OX_E_IO, OX_E_UNSUPPORTED. */
+int ox_mta_open(ox_mta *m, const ox_mta_cfg *cfg, ox_eventlog *log, uint64_t now_ms, char *err,
+                size_t cap);
+void ox_mta_close(ox_mta *m);
+/* Rebuilds routing for a new configuration (reload). Returns 0 or OX_E_ARG (keeps the old). */
+int ox_mta_reconfigure(ox_mta *m, const ox_mta_cfg *cfg, char *err, size_t cap);
+
+/* Makes a new MTS identifier in this MTA's domain (unique per MTA: time and a counter). */
+void ox_mta_new_id(ox_mta *m, uint64_t now_ms, ox_p1_mtsid *id);
+/* "C=GB;A= ;P=SiteA;L=1234" - the text form the queue and the events use. */
+void ox_mta_id_text(const ox_p1_mtsid *id, char *dst, size_t cap);
+
+/* Stores one MTS-APDU (message, report or probe) that arrived from |source| ("local" for a
+ * submission, else the peer MTA's name), whole in |apdu|. Checks the trace for a loop, adds
+ * this MTA's trace element, routes every recipient this MTA is responsible for, and queues it
+ * in one transaction. |mtsid| (may be NULL) receives the identifier text.
+ * Returns 0, OX_QUEUE_DUPLICATE (already held: acknowledge, store nothing), OX_E_PEER (not a
+ * valid APDU: refuse it; the text in |err|), OX_E_IO or OX_E_NOMEM. */
+int ox_mta_store(ox_mta *m, ox_span apdu, const char *source, uint64_t now_ms, char *mtsid,
+                 size_t mtsid_cap, char *err, size_t err_cap);
+
+/* Does the work that is due at |now_ms|: local deliveries, expiries, non-routable recipients,
+ * reports, purging. *next_ms receives when to call again (UINT64_MAX: nothing pending).
+ * Returns 0 or OX_E_IO. */
+int ox_mta_run(ox_mta *m, uint64_t now_ms, uint64_t *next_ms);
+
+/* A recipient on connector |c| failed its transfer or open: retry after the connector's
+ * interval, or give up (non-delivery with |reason|/|diagnostic|) once the retry limit of
+ * |kind| is reached. Returns 0 or OX_E_IO. */
+int ox_mta_transfer_failed(ox_mta *m, int64_t rcpt_id, const ox_connector_cfg *c,
+                           ox_queue_attempt kind, const char *why, uint64_t now_ms);
+
+/* What `x400mta submit` asks for: an IPM from an originator to recipients. */
+typedef struct ox_mta_submission {
+    const char *originator; /* O/R address text */
+    const char *const *to;  /* primary recipients, O/R address text */
+    size_t n_to;
+    const char *const *cc; /* copy recipients */
+    size_t n_cc;
+    const char *subject;  /* may be NULL */
+    ox_span body;         /* IA5 text */
+    int priority;         /* OX_P1_PRIO_* */
+    int importance;       /* 0 low, 1 normal, 2 high */
+    bool delivery_report; /* ask for delivery reports */
+    const char *ipm_id;   /* this-IPM local identifier; NULL = made up from |now_ms| */
+} ox_mta_submission;
+
+/* Builds the MTS-APDU (message with an X.420 IPM content) for |s| into |out|; the MTS
+ * identifier is a placeholder the MTA replaces on submission. |err| says which field is
+ * wrong. Returns 0, OX_E_ARG or OX_E_NOMEM. */
+int ox_mta_build_submission(const ox_mta_submission *s, uint64_t now_ms, ox_buf *out, char *err,
+                            size_t cap);
+
+#endif

@@ -1,0 +1,124 @@
+/* delivery.c - local delivery into the mailbox directory
+ *
+ * Why: a message for a local recipient is written as one file per message and recipient:
+ *      <mailbox>/<recipient>/<message-id>.<index>.p1 holding the whole MTS-APDU as it arrived
+ *      (envelope then content), readable with `x400mta show`. The name is a function of the
+ *      message and recipient only, so a delivery repeated after a crash replaces the same
+ *      file: delivered exactly once. Written to a temporary, fsynced, renamed, and the
+ *      directory fsynced before the queue records the delivery. */
+#include "mta_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Keeps [A-Za-z0-9.-], maps '=' to '-' and each run of anything else to one '_'; never empty
+ * and never starting with '.'. */
+void ox_mta_safe_name(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *in && n + 1 < cap; in++) {
+        char c = *in;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '.' || c == '-')
+            out[n++] = c;
+        else if (c == '=')
+            out[n++] = '-';
+        else if (n && out[n - 1] != '_')
+            out[n++] = '_'; /* a run of other characters becomes one '_' */
+    }
+    while (n && (out[n - 1] == '_' || out[n - 1] == '.'))
+        n--;
+    if (n == 0 || (out[0] == '.'))
+        out[0] = 'x', n = n ? n : 1;
+    out[n] = '\0';
+}
+
+static int mkdir_p(const char *path)
+{
+    char tmp[OX_CFG_PATH_MAX * 2];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(tmp, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int ox_mta_deliver_file(ox_mta *m, int64_t msg_id, const char *mts_text, const char *rcpt_text,
+                        uint32_t index, char *path_out, size_t path_cap, char *err, size_t cap)
+{
+    char who[160], id[160], dir[OX_CFG_PATH_MAX + 200], tmp[OX_CFG_PATH_MAX + 400];
+    ox_mta_safe_name(rcpt_text, who, sizeof(who));
+    ox_mta_safe_name(mts_text, id, sizeof(id));
+    snprintf(dir, sizeof(dir), "%s/%s", m->cfg->mailbox_dir, who);
+    snprintf(path_out, path_cap, "%s/%s.%u.p1", dir, id, (unsigned)index);
+    snprintf(tmp, sizeof(tmp), "%s/.tmp.%s.%u", dir, id, (unsigned)index);
+    if (mkdir_p(dir) != 0) {
+        snprintf(err, cap, "cannot create mailbox directory %s: %s", dir, strerror(errno));
+        return OX_E_IO;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        snprintf(err, cap, "cannot create %s: %s", tmp, strerror(errno));
+        return OX_E_IO;
+    }
+    int rc = 0;
+    ox_buf env;
+    ox_buf_init(&env, NULL, NULL, 0);
+    if (ox_queue_get_envelope(m->q, msg_id, &env) != 0 || write_all(fd, env.p, env.len) != 0)
+        rc = OX_E_IO;
+    ox_buf_free(&env);
+    ox_queue_reader r;
+    if (rc == 0 && ox_queue_content_open(m->q, msg_id, &r) == 0) {
+        uint8_t chunk[65536];
+        size_t n;
+        while (rc == 0 && ox_queue_content_read(&r, chunk, sizeof(chunk), &n) == 0 && n)
+            if (write_all(fd, chunk, n) != 0)
+                rc = OX_E_IO;
+        ox_queue_content_close(&r);
+    }
+    if (rc == 0 && fsync(fd) != 0)
+        rc = OX_E_IO;
+    if (close(fd) != 0)
+        rc = OX_E_IO;
+    if (rc == 0 && (rename(tmp, path_out) != 0 || fsync_dir(dir) != 0))
+        rc = OX_E_IO;
+    if (rc) {
+        snprintf(err, cap, "writing %s failed: %s", path_out, strerror(errno));
+        unlink(tmp);
+    }
+    return rc;
+}

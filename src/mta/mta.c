@@ -1,0 +1,504 @@
+/* mta.c - the MTA engine: store with loop check and trace, route, deliver, expire, report
+ *
+ * Why: see mta.h. The queue keeps each message as its P1 envelope (the MTS-APDU up to the
+ *      content's OCTET STRING header, with this MTA's trace element added) plus the content
+ *      octets in a file, so a message leaves exactly as the standard wants it relayed, and
+ *      reports are built from the stored envelope. */
+#include "mta_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOOP_CONNECTOR "@loop"
+#define BATCH_MAX      64
+
+static uint64_t ms_of(ox_p1_time t)
+{
+    return t > 0 ? (uint64_t)t * 1000 : 0;
+}
+
+void ox_mta_id_text(const ox_p1_mtsid *id, char *dst, size_t cap)
+{
+    snprintf(dst, cap, "C=%s;A=%s;P=%s;L=%s", id->gdi.country, id->gdi.admd, id->gdi.prmd,
+             id->local_id);
+}
+
+void ox_mta_new_id(ox_mta *m, uint64_t now_ms, ox_p1_mtsid *id)
+{
+    memset(id, 0, sizeof(*id));
+    id->gdi = m->gdi;
+    /* ub-local-id 32: milliseconds (13 digits) and a counter keep it unique per MTA even
+     * across restarts within one millisecond, as the counter starts from the clock too. */
+    if (m->serial < now_ms)
+        m->serial = now_ms;
+    snprintf(id->local_id, sizeof(id->local_id), "%" PRIu64 "-%u", m->serial++,
+             (unsigned)(now_ms % 1000));
+}
+
+static int gdi_from_cfg(ox_mta *m, char *err, size_t cap)
+{
+    ox_p1_orname n;
+    if (ox_p1_orname_parse(&n, m->cfg->global_domain) != 0 || !n.country[0]) {
+        snprintf(err, cap,
+                 "%s: global-domain '%s' is not a domain like /C=GB/A= /P=SiteA/ (C= is required)",
+                 m->cfg->path, m->cfg->global_domain);
+        return OX_E_ARG;
+    }
+    memset(&m->gdi, 0, sizeof(m->gdi));
+    snprintf(m->gdi.country, sizeof(m->gdi.country), "%s", n.country);
+    m->gdi.country_numeric = n.country_numeric;
+    snprintf(m->gdi.admd, sizeof(m->gdi.admd), "%s", n.has_admd ? n.admd : " ");
+    m->gdi.admd_numeric = n.admd_numeric;
+    snprintf(m->gdi.prmd, sizeof(m->gdi.prmd), "%s", n.prmd);
+    m->gdi.prmd_numeric = n.prmd_numeric;
+    return 0;
+}
+
+int ox_mta_reconfigure(ox_mta *m, const ox_mta_cfg *cfg, char *err, size_t cap)
+{
+    ox_config_diag *d = calloc(1, sizeof(*d));
+    if (!d)
+        return OX_E_NOMEM;
+    ox_routing rt;
+    int rc = ox_routing_build(&rt, cfg, d);
+    if (rc) {
+        snprintf(err, cap, "%s", d->text);
+        ox_routing_free(&rt);
+        free(d);
+        return rc;
+    }
+    free(d);
+    ox_routing_free(&m->routing);
+    m->routing = rt;
+    m->cfg = cfg;
+    return 0;
+}
+
+int ox_mta_open(ox_mta *m, const ox_mta_cfg *cfg, ox_eventlog *log, uint64_t now_ms, char *err,
+                size_t cap)
+{
+    memset(m, 0, sizeof(*m));
+    m->cfg = cfg;
+    m->log = log;
+    int rc = gdi_from_cfg(m, err, cap);
+    if (rc == 0)
+        rc = ox_mta_reconfigure(m, cfg, err, cap);
+    if (rc)
+        return rc;
+    ox_queue_config qc = {.path = cfg->queue_path, .recover = true};
+    ox_queue_recovery rec;
+    rc = ox_queue_open(&qc, now_ms, &m->q, &rec, err, cap);
+    if (rc) {
+        ox_routing_free(&m->routing);
+        return rc;
+    }
+    if (rec.orphans_removed || rec.quarantined || rec.transfers_reset)
+        ox_event_emit(log, now_ms, OX_EV_QUEUE_RECOVERED, NULL,
+                      "queue %s recovered: %u transfer(s) in flight will be retried, %u orphan "
+                      "content file(s) removed, %u message(s) quarantined",
+                      cfg->queue_path, rec.transfers_reset, rec.orphans_removed, rec.quarantined);
+    return 0;
+}
+
+void ox_mta_close(ox_mta *m)
+{
+    ox_queue_close(m->q);
+    ox_routing_free(&m->routing);
+    m->q = NULL;
+}
+
+static ox_queue_priority queue_prio(int p1_priority)
+{
+    return p1_priority == OX_P1_PRIO_URGENT       ? OX_QUEUE_PRIO_URGENT
+           : p1_priority == OX_P1_PRIO_NON_URGENT ? OX_QUEUE_PRIO_NON_URGENT
+                                                  : OX_QUEUE_PRIO_NORMAL;
+}
+
+/* The connector (or @local / @unrouted) a recipient goes to first. */
+static const char *route_of(ox_mta *m, const ox_p1_orname *rcpt)
+{
+    const ox_route *r[1];
+    if (ox_routing_lookup(&m->routing, rcpt, r, 1) == 0)
+        return OX_MTA_UNROUTED;
+    return r[0]->connector < 0 ? OX_MTA_LOCAL : m->cfg->connectors[r[0]->connector].name;
+}
+
+static void here_trace(ox_mta *m, uint64_t now_ms, ox_p1_trace *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->gdi = m->gdi;
+    snprintf(t->mta, sizeof(t->mta), "%s", m->cfg->name);
+    t->arrival = (ox_p1_time)(now_ms / 1000);
+}
+
+int ox_mta_store(ox_mta *m, ox_span apdu, const char *source, uint64_t now_ms, char *mtsid,
+                 size_t mtsid_cap, char *err, size_t err_cap)
+{
+    ox_p1_apdu a;
+    ox_p1_diag diag;
+    int rc = ox_p1_apdu_decode(apdu, OX_P1_1988, NULL, NULL, &a, &diag);
+    if (rc) {
+        snprintf(err, err_cap, "not a valid P1 MTS-APDU: %s (%s) at octet %zu",
+                 ox_p1_reason_name(diag.reason), ox_ber_reason_name(diag.ber.reason),
+                 diag.ber.offset);
+        return rc == OX_E_NOMEM ? rc : OX_E_PEER;
+    }
+    bool local = !strcmp(source, "local");
+    char idtext[OX_QUEUE_MTS_ID_MAX], addr[OX_QUEUE_RCPTS_MAX < 64 ? 64 : 600];
+    ox_buf env;
+    ox_buf_init(&env, NULL, NULL, 0);
+    ox_p1_trace here;
+    here_trace(m, now_ms, &here);
+    ox_queue_rcpt_in *rin = NULL;
+    char(*addrs)[600] = NULL;
+    size_t n = 0;
+    ox_queue_msg_in in = {.source = source, .arrival_ms = now_ms};
+    ox_queue_writer w;
+    bool have_writer = false;
+
+    if (a.kind == OX_P1_APDU_REPORT) {
+        ox_p1_report *r = &a.rep;
+        ox_mta_id_text(&r->id, idtext, sizeof(idtext));
+        ox_p1_orname_print(&r->destination, false, addr, sizeof(addr));
+        in.kind = OX_QUEUE_KIND_REPORT;
+        in.priority = OX_QUEUE_PRIO_URGENT; /* reports get their own, urgent, treatment */
+        in.originator = addr;
+        if (local)
+            r->trace.n = 0; /* a report made here: the trace starts with this MTA */
+        rc = ox_p1_traces_add(&r->trace, NULL, &here, 0);
+        if (rc == 0)
+            rc = ox_p1_report_encode(&env, r, OX_P1_1988);
+        rin = calloc(1, sizeof(*rin));
+        addrs = calloc(1, sizeof(*addrs));
+        if (!rin || !addrs) {
+            rc = OX_E_NOMEM;
+        } else {
+            snprintf(addrs[0], sizeof(addrs[0]), "%s", addr);
+            rin[0] = (ox_queue_rcpt_in){.address = addrs[0],
+                                        .connector = route_of(m, &r->destination),
+                                        .next_attempt_ms = now_ms};
+            n = 1;
+        }
+    } else {
+        ox_p1_message *msg = &a.msg;
+        if (local) { /* the MTS assigns the identifier and starts the trace */
+            ox_mta_new_id(m, now_ms, &msg->id);
+            msg->trace.n = 0;
+        }
+        ox_mta_id_text(&msg->id, idtext, sizeof(idtext));
+        ox_p1_orname_print(&msg->originator, false, addr, sizeof(addr));
+        in.kind = msg->is_probe ? OX_QUEUE_KIND_PROBE : OX_QUEUE_KIND_MESSAGE;
+        in.priority = queue_prio(msg->priority);
+        in.originator = addr;
+        uint32_t timeout = m->cfg->values.message_timeout_s[in.priority];
+        in.expiry_ms = now_ms + (uint64_t)timeout * 1000;
+        if (msg->has_deferred && ms_of(msg->deferred) > now_ms)
+            in.expiry_ms += ms_of(msg->deferred) - now_ms;
+        /* X.411 14.3.1: a message that already passed through this domain loops. */
+        bool loop = !local && ox_p1_message_trace_has(msg, &m->gdi);
+        rc = ox_p1_message_add_trace(msg, &here);
+        if (rc == 0)
+            rc = msg->is_probe ? ox_p1_message_encode(&env, msg, OX_P1_1988)
+                               : ox_p1_message_encode_head(&env, msg, OX_P1_1988, msg->content.len);
+        rin = calloc(msg->n_rcpt ? msg->n_rcpt : 1, sizeof(*rin));
+        addrs = calloc(msg->n_rcpt ? msg->n_rcpt : 1, sizeof(*addrs));
+        if (!rin || !addrs)
+            rc = rc ? rc : OX_E_NOMEM;
+        uint64_t first = now_ms;
+        if (msg->has_deferred && ms_of(msg->deferred) > now_ms)
+            first = ms_of(msg->deferred);
+        for (uint32_t i = 0; rc == 0 && i < msg->n_rcpt; i++) {
+            ox_p1_recipient *rc_ = &msg->rcpt[i];
+            if (!local && !(rc_->indicators & OX_P1_PRI_RESPONSIBILITY))
+                continue; /* another MTA is responsible for this one */
+            ox_p1_orname_print(&rc_->name, false, addrs[n], sizeof(addrs[n]));
+            rin[n] = (ox_queue_rcpt_in){
+                .address = addrs[n],
+                .connector = loop ? LOOP_CONNECTOR : route_of(m, &rc_->name),
+                .next_attempt_ms = first,
+                .report_flags = rc_->indicators,
+            };
+            n++;
+        }
+        if (rc == 0 && n == 0) {
+            snprintf(err, err_cap, "message %s names no recipient this MTA is responsible for",
+                     idtext);
+            rc = OX_E_PEER;
+        }
+        if (rc == 0 && !msg->is_probe) {
+            rc = ox_queue_content_begin(m->q, &w);
+            have_writer = rc == 0;
+            if (rc == 0)
+                rc = ox_queue_content_write(&w, msg->content);
+            in.content = &w;
+        }
+    }
+    if (rc == 0) {
+        in.mts_id = idtext;
+        in.envelope = ox_buf_span(&env);
+        in.rcpts = rin;
+        in.n_rcpts = n;
+        int64_t id;
+        have_writer = false; /* insert takes the writer whatever happens */
+        rc = ox_queue_insert(m->q, &in, now_ms, &id);
+        if (rc == 0) {
+            ox_event_ctx ctx = {.msgid = idtext, .peer = local ? NULL : source};
+            ox_event_emit(m->log, now_ms, local ? OX_EV_MSG_SUBMITTED : OX_EV_MSG_RECEIVED, &ctx,
+                          "%s %s from %s for %zu recipient(s), %zu octets, queued",
+                          in.kind == OX_QUEUE_KIND_REPORT  ? "report"
+                          : in.kind == OX_QUEUE_KIND_PROBE ? "probe"
+                                                           : "message",
+                          idtext, local ? addr : source, n, apdu.len);
+            if (local)
+                m->submitted++;
+            else
+                m->received++;
+        } else if (rc == OX_QUEUE_DUPLICATE) {
+            ox_event_ctx ctx = {.msgid = idtext, .peer = source};
+            ox_event_emit(m->log, now_ms, OX_EV_DUPLICATE_IGNORED, &ctx,
+                          "%s resent %s, which this MTA already holds; confirmed without storing "
+                          "it twice",
+                          source, idtext);
+        } else {
+            snprintf(err, err_cap, "queue: %s", ox_queue_errmsg(m->q));
+        }
+    } else if (rc != OX_E_PEER) {
+        snprintf(err, err_cap, "cannot encode the envelope (%s)", ox_strerror(rc));
+    }
+    if (have_writer)
+        ox_queue_content_discard(&w);
+    if (mtsid)
+        snprintf(mtsid, mtsid_cap, "%s", idtext);
+    free(rin);
+    free(addrs);
+    ox_buf_free(&env);
+    ox_p1_apdu_free(&a);
+    return rc;
+}
+
+/* Builds and stores the report for recipient |r| of stored message |msg_id|. */
+static void make_report(ox_mta *m, int64_t msg_id, const ox_queue_rcpt_info *r, bool delivered,
+                        int reason, int diagnostic, uint64_t now_ms)
+{
+    ox_queue_msg_info mi;
+    if (ox_queue_get_msg(m->q, msg_id, &mi) != 0 || mi.kind == OX_QUEUE_KIND_REPORT)
+        return; /* never a report about a report */
+    char subject_id[OX_QUEUE_MTS_ID_MAX];
+    snprintf(subject_id, sizeof(subject_id), "%s", mi.mts_id);
+    ox_buf env, out;
+    ox_buf_init(&env, NULL, NULL, 0);
+    ox_buf_init(&out, NULL, NULL, 0);
+    ox_p1_message subj;
+    ox_p1_message_init(&subj, NULL);
+    ox_p1_report rep;
+    ox_p1_report_init(&rep, NULL);
+    size_t off;
+    uint64_t clen;
+    ox_p1_diag d;
+    int rc = ox_queue_get_envelope(m->q, msg_id, &env);
+    if (rc == 0) {
+        ox_p1_apdu a;
+        if (mi.kind == OX_QUEUE_KIND_PROBE) {
+            rc = ox_p1_apdu_decode(ox_buf_span(&env), OX_P1_1988, NULL, NULL, &a, &d);
+            if (rc == 0)
+                subj = a.msg; /* takes the probe's lists; |a| is not freed */
+        } else {
+            rc = ox_p1_message_decode_head(ox_buf_span(&env), OX_P1_1988, NULL, NULL, &subj, &off,
+                                           &clen, &d);
+        }
+    }
+    ox_p1_mtsid id;
+    ox_mta_new_id(m, now_ms, &id);
+    ox_p1_trace here;
+    here_trace(m, now_ms, &here);
+    if (rc == 0)
+        rc = ox_p1_report_for(&rep, &subj, &id, &here);
+    ox_p1_report_recipient rr;
+    if (rc == 0)
+        rc = ox_p1_report_recipient_for(&rr, &subj, r->index, delivered,
+                                        (ox_p1_time)(now_ms / 1000), reason, diagnostic);
+    if (rc == 0)
+        rc = ox_p1_report_add_recipient(&rep, &rr);
+    if (rc == 0)
+        rc = ox_p1_report_encode(&out, &rep, OX_P1_1988);
+    char rid[OX_QUEUE_MTS_ID_MAX], err[256];
+    if (rc == 0)
+        rc =
+            ox_mta_store(m, ox_buf_span(&out), "local", now_ms, rid, sizeof(rid), err, sizeof(err));
+    ox_event_ctx ctx = {.msgid = subject_id};
+    if (rc == 0) {
+        m->reports++;
+        ox_event_emit(m->log, now_ms, OX_EV_REPORT_GENERATED, &ctx,
+                      "%s report %s for %s about %s sent to the originator %s",
+                      delivered ? "delivery" : "non-delivery", rid, r->address, subject_id,
+                      mi.originator);
+    } else {
+        ox_event_emit(m->log, now_ms, OX_EV_MSG_NON_DELIVERED, &ctx,
+                      "could not build the %s report about %s for %s (%s): the originator will "
+                      "not be told",
+                      delivered ? "delivery" : "non-delivery", subject_id, r->address,
+                      ox_strerror(rc));
+    }
+    ox_p1_report_free(&rep);
+    ox_p1_message_free(&subj);
+    ox_buf_free(&env);
+    ox_buf_free(&out);
+}
+
+/* Final state for one recipient: delivered or not, then the report step. */
+static int finish(ox_mta *m, const ox_queue_due *due, bool delivered, int reason, int diagnostic,
+                  const char *why, uint64_t now_ms)
+{
+    ox_queue_rcpt_info r;
+    int rc = ox_queue_get_rcpt(m->q, due->rcpt_id, &r);
+    if (rc)
+        return rc;
+    char addr[600];
+    snprintf(addr, sizeof(addr), "%s", r.address);
+    r.address = addr;
+    rc = delivered
+             ? ox_queue_mark_delivered(m->q, due->rcpt_id, now_ms)
+             : ox_queue_mark_non_delivered(m->q, due->rcpt_id, now_ms, reason, diagnostic, why);
+    if (rc)
+        return rc;
+    bool want =
+        delivered ? (r.report_flags & (OX_P1_PRI_ORIG_REPORT | OX_P1_PRI_MTA_REPORT)) != 0 : true;
+    if (want)
+        make_report(m, due->msg_id, &r, delivered, reason, diagnostic, now_ms);
+    return ox_queue_mark_reported(m->q, due->rcpt_id, now_ms);
+}
+
+static int deliver_local(ox_mta *m, const ox_queue_due *due, uint64_t now_ms)
+{
+    ox_queue_msg_info mi;
+    ox_queue_rcpt_info r;
+    int rc = ox_queue_get_msg(m->q, due->msg_id, &mi);
+    if (rc)
+        return rc;
+    char mts[OX_QUEUE_MTS_ID_MAX];
+    snprintf(mts, sizeof(mts), "%s", mi.mts_id);
+    ox_queue_kind kind = mi.kind;
+    if ((rc = ox_queue_get_rcpt(m->q, due->rcpt_id, &r)) != 0)
+        return rc;
+    char addr[600];
+    snprintf(addr, sizeof(addr), "%s", r.address);
+    char path[OX_CFG_PATH_MAX + 400] = "", err[400];
+    ox_event_ctx ctx = {.msgid = mts};
+    if (kind != OX_QUEUE_KIND_PROBE) {
+        rc = ox_mta_deliver_file(m, due->msg_id, mts, addr, due->index, path, sizeof(path), err,
+                                 sizeof(err));
+        if (rc) {
+            ox_event_emit(m->log, now_ms, OX_EV_TRANSFER_RETRY, &ctx,
+                          "local delivery of %s to %s failed (%s); retrying in %u s", mts, addr,
+                          err, m->cfg->values.transfer_interval_s);
+            return ox_queue_retry(m->q, due->rcpt_id, now_ms,
+                                  now_ms + m->cfg->values.transfer_interval_s * 1000ull,
+                                  OX_QUEUE_ATTEMPT_TRANSFER, err);
+        }
+    }
+    m->delivered++;
+    ox_event_emit(m->log, now_ms, OX_EV_MSG_DELIVERED, &ctx, "%s %s delivered to %s%s%s",
+                  kind == OX_QUEUE_KIND_REPORT  ? "report"
+                  : kind == OX_QUEUE_KIND_PROBE ? "probe"
+                                                : "message",
+                  mts, addr, path[0] ? " in " : "", path);
+    ox_queue_history_add(m->q, due->msg_id, now_ms, OX_EV_MSG_DELIVERED, path);
+    return finish(m, due, true, 0, -1, NULL, now_ms);
+}
+
+typedef struct special {
+    const char *connector;
+    int reason, diagnostic;
+    ox_event_id event;
+    const char *text;
+} special;
+
+static const special specials[] = {
+    {OX_MTA_UNROUTED, OX_P1_NDR_UNABLE_TO_TRANSFER, OX_P1_DIAG_UNRECOGNISED_ORNAME, OX_EV_NO_ROUTE,
+     "no address space of this MTA matches the recipient"},
+    {LOOP_CONNECTOR, OX_P1_NDR_UNABLE_TO_TRANSFER, OX_P1_DIAG_LOOP_DETECTED, OX_EV_ROUTING_LOOP,
+     "the message had already passed through this MTA's domain (routing loop)"},
+};
+
+int ox_mta_run(ox_mta *m, uint64_t now_ms, uint64_t *next_ms)
+{
+    ox_queue_due due[BATCH_MAX];
+    size_t n;
+    int rc = ox_queue_batch_begin(m->q);
+    if (rc)
+        return rc;
+    /* Expired first: they must not be delivered late. */
+    if ((rc = ox_queue_expired(m->q, now_ms, due, BATCH_MAX, &n)) == 0) {
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            ox_queue_msg_info mi;
+            char mts[OX_QUEUE_MTS_ID_MAX] = "";
+            if (ox_queue_get_msg(m->q, due[i].msg_id, &mi) == 0)
+                snprintf(mts, sizeof(mts), "%s", mi.mts_id);
+            ox_event_ctx ctx = {.msgid = mts};
+            ox_event_emit(m->log, now_ms, OX_EV_MSG_EXPIRED, &ctx,
+                          "%s waited past its message timeout and is non-delivered (maximum "
+                          "time expired)",
+                          mts);
+            rc = finish(m, &due[i], false, OX_P1_NDR_UNABLE_TO_TRANSFER,
+                        OX_P1_DIAG_MAXIMUM_TIME_EXPIRED, "maximum time expired", now_ms);
+        }
+    }
+    for (size_t s = 0; rc == 0 && s < OX_ARRAY_LEN(specials); s++) {
+        if ((rc = ox_queue_due_for(m->q, specials[s].connector, now_ms, due, BATCH_MAX, &n)))
+            break;
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            ox_queue_msg_info mi;
+            char mts[OX_QUEUE_MTS_ID_MAX] = "";
+            if (ox_queue_get_msg(m->q, due[i].msg_id, &mi) == 0)
+                snprintf(mts, sizeof(mts), "%s", mi.mts_id);
+            ox_event_ctx ctx = {.msgid = mts};
+            ox_event_emit(m->log, now_ms, specials[s].event, &ctx, "%s: %s; non-delivered", mts,
+                          specials[s].text);
+            rc = finish(m, &due[i], false, specials[s].reason, specials[s].diagnostic,
+                        specials[s].text, now_ms);
+        }
+    }
+    if (rc == 0 && (rc = ox_queue_due_for(m->q, OX_MTA_LOCAL, now_ms, due, BATCH_MAX, &n)) == 0)
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = deliver_local(m, &due[i], now_ms);
+    if (rc == 0)
+        rc = ox_queue_purge(m->q, now_ms, now_ms > 7 * 86400000ull ? now_ms - 7 * 86400000ull : 0,
+                            NULL);
+    if (rc) {
+        ox_queue_batch_abort(m->q);
+        return rc;
+    }
+    if ((rc = ox_queue_batch_commit(m->q)) != 0)
+        return rc;
+    /* More than a batch was due: come back at once. */
+    uint64_t when;
+    if (n == BATCH_MAX)
+        *next_ms = now_ms;
+    else if (ox_queue_next_due(m->q, &when) == 0)
+        *next_ms = when;
+    else
+        *next_ms = UINT64_MAX;
+    return 0;
+}
+
+int ox_mta_transfer_failed(ox_mta *m, int64_t rcpt_id, const ox_connector_cfg *c,
+                           ox_queue_attempt kind, const char *why, uint64_t now_ms)
+{
+    ox_queue_rcpt_info r;
+    int rc = ox_queue_get_rcpt(m->q, rcpt_id, &r);
+    if (rc)
+        return rc;
+    uint32_t tries = kind == OX_QUEUE_ATTEMPT_OPEN ? r.open_attempts : r.transfer_attempts;
+    uint32_t max =
+        kind == OX_QUEUE_ATTEMPT_OPEN ? c->values.max_open_retries : c->values.max_transfer_retries;
+    if (tries + 1 > max) {
+        ox_queue_due d = {.rcpt_id = rcpt_id, .msg_id = r.msg_id, .index = r.index};
+        return finish(m, &d, false, OX_P1_NDR_UNABLE_TO_TRANSFER, OX_P1_DIAG_RECIPIENT_UNAVAILABLE,
+                      why, now_ms);
+    }
+    uint32_t wait =
+        kind == OX_QUEUE_ATTEMPT_OPEN ? c->values.open_interval_s : c->values.transfer_interval_s;
+    return ox_queue_retry(m->q, rcpt_id, now_ms, now_ms + (uint64_t)wait * 1000, kind, why);
+}

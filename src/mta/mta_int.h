@@ -1,0 +1,14 @@
+/* mta_int.h - private helpers shared by the MTA engine's files */
+#ifndef OX_MTA_INT_H
+#define OX_MTA_INT_H
+
+#include "openx400/mta.h"
+
+/* A file-name-safe form of |in| (addresses, identifiers). */
+void ox_mta_safe_name(const char *in, char *out, size_t cap);
+/* Writes the message for one local recipient into the mailbox; |path_out| gets the file.
+ * Returns 0 or OX_E_IO (|err| says what). */
+int ox_mta_deliver_file(ox_mta *m, int64_t msg_id, const char *mts_text, const char *rcpt_text,
+                        uint32_t index, char *path_out, size_t path_cap, char *err, size_t cap);
+
+#endif
