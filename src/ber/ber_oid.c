@@ -149,6 +149,6 @@ void ox_ber_put_oid(ox_buf *w, uint32_t tag, const ox_oid *oid)
     put_subid(&c, (uint64_t)oid->arc[0] * 40 + oid->arc[1]);
     for (size_t i = 2; i < oid->n; i++)
         put_subid(&c, oid->arc[i]);
-    ox_ber_put_prim(w, tag, c.p, c.len);
+    ox_ber_put_prim(w, tag ? tag : OX_BER_UNIV(OX_BER_T_OID), c.p, c.len);
     ox_buf_free(&c);
 }
