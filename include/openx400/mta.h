@@ -31,6 +31,7 @@ typedef struct ox_mta {
     ox_eventlog *log;
     ox_p1_gdi gdi;   /* from cfg->global_domain */
     uint64_t serial; /* for local identifiers */
+    uint32_t nonce;  /* drawn at open, part of every local identifier */
     uint64_t delivered, received, submitted, reports;
 } ox_mta;
 

@@ -10,6 +10,10 @@ int cmd_serve(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_track(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 
 /* True when argv holds -h or --help (every command answers it). */
 bool cli_wants_help(int argc, char **argv);

@@ -13,6 +13,9 @@
 
 #define REQUEST_MAX       4096
 #define CLIENT_TIMEOUT_MS 10000
+/* A submission is read whole before it is stored. Large contents belong on an association,
+ * which streams; 64 MB keeps a mistaken submit from exhausting memory. */
+#define SUBMIT_MAX ((size_t)64 << 20)
 
 typedef struct control_client {
     uv_pipe_t pipe;
@@ -20,6 +23,9 @@ typedef struct control_client {
     ox_daemon *d;
     char req[REQUEST_MAX];
     size_t len;
+    ox_buf payload;      /* submit: the MTS-APDU */
+    size_t payload_want; /* bytes announced by "submit N" */
+    bool in_payload;
     bool done;
     int open_handles;
 } control_client;
@@ -32,8 +38,10 @@ typedef struct control_write {
 static void client_free(uv_handle_t *h)
 {
     control_client *c = h->data;
-    if (--c->open_handles == 0)
+    if (--c->open_handles == 0) {
+        ox_buf_free(&c->payload);
         free(c);
+    }
 }
 
 static void client_close(control_client *c)
@@ -76,10 +84,48 @@ static void reply(control_client *c, const char *text)
     }
 }
 
+static void on_timeout(uv_timer_t *t);
+
+static void submit(control_client *c)
+{
+    ox_daemon *d = c->d;
+    char out[1024], id[300], err[600];
+    int rc = ox_mta_store(&d->mta, ox_buf_span(&c->payload), "local", ox_daemon_wall_ms(), id,
+                          sizeof(id), err, sizeof(err));
+    if (rc == 0)
+        snprintf(out, sizeof(out), "ok %s\n", id);
+    else if (rc == OX_QUEUE_DUPLICATE)
+        snprintf(out, sizeof(out), "ok %s (already queued)\n", id);
+    else
+        snprintf(out, sizeof(out), "error: submission refused: %s\n", err);
+    reply(c, out);
+    if (rc == 0)
+        ox_daemon_kick(d);
+}
+
 static void handle(control_client *c, char *line)
 {
     ox_daemon *d = c->d;
     char out[8192];
+    unsigned long long n;
+    if (sscanf(line, "submit %llu", &n) == 1) {
+        if (n == 0 || n > SUBMIT_MAX) {
+            snprintf(out, sizeof(out), "error: a submission is 1..%zu octets\n", SUBMIT_MAX);
+            reply(c, out);
+            return;
+        }
+        c->in_payload = true;
+        c->payload_want = (size_t)n;
+        ox_buf_init(&c->payload, NULL, NULL, 0);
+        c->payload.max = SUBMIT_MAX;
+        /* Bytes that came with the request line are the payload's start. */
+        size_t have = c->len - (strlen(line) + 1);
+        ox_buf_append(&c->payload, c->req + strlen(line) + 1, have);
+        uv_timer_start(&c->timer, on_timeout, CLIENT_TIMEOUT_MS, 0);
+        if (c->payload.len >= c->payload_want)
+            submit(c);
+        return;
+    }
     if (!strcmp(line, "ping")) {
         snprintf(out, sizeof(out), "ok pong %s\n", d->cfg->name);
     } else if (!strcmp(line, "reload")) {
@@ -106,6 +152,16 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     control_client *c = h->data;
+    if (c->in_payload) {
+        size_t want = c->payload_want - c->payload.len;
+        if (want > 65536)
+            want = 65536;
+        if (ox_buf_reserve(&c->payload, want) != 0)
+            want = 0;
+        buf->base = (char *)c->payload.p + c->payload.len;
+        buf->len = want;
+        return;
+    }
     buf->base = c->req + c->len;
     buf->len = REQUEST_MAX - 1 - c->len;
 }
@@ -116,6 +172,13 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     control_client *c = s->data;
     if (n < 0) {
         client_close(c);
+        return;
+    }
+    if (c->in_payload) {
+        c->payload.len += (size_t)n;
+        uv_timer_start(&c->timer, on_timeout, CLIENT_TIMEOUT_MS, 0); /* progress: keep going */
+        if (c->payload.len >= c->payload_want)
+            submit(c);
         return;
     }
     c->len += (size_t)n;

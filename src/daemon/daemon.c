@@ -51,6 +51,15 @@ int ox_daemon_reload(ox_daemon *d, char *reply, size_t cap)
                  diag->text);
     else
         snprintf(reply, cap, "ok: reloaded (%zu connectors)\n%s", cfg->n_connectors, diag->text);
+    char err[2048];
+    if (d->mta_open && ox_mta_reconfigure(&d->mta, cfg, err, sizeof(err)) != 0) {
+        snprintf(reply, cap, "error: reload refused, previous configuration kept\n%s", err);
+        ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_CONFIG_RELOAD_FAILED, NULL,
+                      "reload of %s refused: %.600s", d->cfg_path, err);
+        free(cfg);
+        free(diag);
+        return OX_E_ARG;
+    }
     ox_eventlog_set_levels(&d->log, cfg->log_level);
     /* Keep what cannot change without a restart. */
     snprintf(cfg->name, sizeof(cfg->name), "%s", d->cfg->name);
@@ -77,11 +86,41 @@ void ox_daemon_stop(ox_daemon *d)
                   "MTA %s stopping; queued mail stays queued", d->cfg->name);
     if (d->listener_open)
         uv_close((uv_handle_t *)&d->listener, on_close_noop);
+    if (d->mta_open)
+        uv_close((uv_handle_t *)&d->run_timer, on_close_noop);
     if (d->control_open)
         uv_close((uv_handle_t *)&d->control, on_close_noop);
     uv_close((uv_handle_t *)&d->sighup, on_close_noop);
     uv_close((uv_handle_t *)&d->sigterm, on_close_noop);
     uv_close((uv_handle_t *)&d->sigint, on_close_noop);
+}
+
+/* Longest sleep between engine runs: a wall-clock jump or a missed wake-up costs at most
+ * this much delay. */
+#define RUN_MAX_SLEEP_MS 30000
+
+static void on_run_timer(uv_timer_t *t)
+{
+    ox_daemon_kick(t->data);
+}
+
+void ox_daemon_kick(ox_daemon *d)
+{
+    if (d->stopping || !d->mta_open)
+        return;
+    uint64_t now = ox_daemon_wall_ms(), next = UINT64_MAX;
+    int rc = ox_mta_run(&d->mta, now, &next);
+    uint64_t wait = RUN_MAX_SLEEP_MS;
+    if (rc) {
+        ox_event_emit(&d->log, now, OX_EV_QUEUE_RECOVERED, NULL,
+                      "queue work failed (%s: %s); retrying in %d s", ox_strerror(rc),
+                      ox_queue_errmsg(d->mta.q), RUN_MAX_SLEEP_MS / 1000);
+    } else if (next <= now) {
+        wait = 0;
+    } else if (next - now < wait) {
+        wait = next - now;
+    }
+    uv_timer_start(&d->run_timer, on_run_timer, wait, 0);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -161,11 +200,15 @@ int ox_daemon_run(const char *cfg_path)
     }
     d->loop = uv_default_loop();
     d->started_ms = uv_now(d->loop);
-    if (listen_tcp(d) != 0 || ox_control_listen(d) != 0) {
-        ox_daemon_stop(d);
-        uv_run(d->loop, UV_RUN_DEFAULT);
+    char err[2048];
+    if (ox_mta_open(&d->mta, d->cfg, &d->log, ox_daemon_wall_ms(), err, sizeof(err)) != 0) {
+        fprintf(stderr, "x400mta: %s\n", err);
+        ox_eventlog_close(&d->log);
         return 2;
     }
+    d->mta_open = true;
+    uv_timer_init(d->loop, &d->run_timer);
+    d->run_timer.data = d;
     uv_signal_t *sigs[] = {&d->sighup, &d->sigterm, &d->sigint};
     int nums[] = {SIGHUP, SIGTERM, SIGINT};
     for (int i = 0; i < 3; i++) {
@@ -173,12 +216,21 @@ int ox_daemon_run(const char *cfg_path)
         sigs[i]->data = d;
         uv_signal_start(sigs[i], on_signal, nums[i]);
     }
+    if (listen_tcp(d) != 0 || ox_control_listen(d) != 0) {
+        ox_daemon_stop(d);
+        uv_run(d->loop, UV_RUN_DEFAULT);
+        ox_mta_close(&d->mta);
+        ox_eventlog_close(&d->log);
+        return 2;
+    }
     ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_MTA_STARTED, NULL,
                   "MTA %s listening on %s:%u, control socket %s", d->cfg->name, d->cfg->listen_host,
                   d->cfg->listen_port, d->cfg->control_path);
     fprintf(stderr, "x400mta: MTA %s listening on %s:%u\n", d->cfg->name, d->cfg->listen_host,
             d->cfg->listen_port);
+    ox_daemon_kick(d);
     uv_run(d->loop, UV_RUN_DEFAULT);
+    ox_mta_close(&d->mta);
     uv_loop_close(d->loop);
     ox_eventlog_close(&d->log);
     free(d->cfg);

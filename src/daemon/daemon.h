@@ -7,6 +7,7 @@
 
 #include "openx400/config.h"
 #include "openx400/events.h"
+#include "openx400/mta.h"
 
 #include <uv.h>
 
@@ -21,7 +22,13 @@ typedef struct ox_daemon {
     bool control_open, listener_open;
     bool stopping;
     uint64_t started_ms; /* loop time at start */
+    ox_mta mta;          /* the engine: queue, routing, delivery, reports */
+    bool mta_open;
+    uv_timer_t run_timer; /* fires when the queue has work due */
 } ox_daemon;
+
+/* Runs the engine now and re-arms the timer for its next due time. */
+void ox_daemon_kick(ox_daemon *d);
 
 /* Loads the configuration, opens the event log, listens, and runs until stopped. Returns the
  * process exit status: 0 after an orderly stop, 1 on a configuration error, 2 when a resource

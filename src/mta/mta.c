@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #define LOOP_CONNECTOR "@loop"
 #define BATCH_MAX      64
@@ -29,12 +30,12 @@ void ox_mta_new_id(ox_mta *m, uint64_t now_ms, ox_p1_mtsid *id)
 {
     memset(id, 0, sizeof(*id));
     id->gdi = m->gdi;
-    /* ub-local-id 32: milliseconds (13 digits) and a counter keep it unique per MTA even
-     * across restarts within one millisecond, as the counter starts from the clock too. */
+    /* ub-local-id 32: a counter that starts from the clock (milliseconds) and a random
+     * nonce drawn at start-up, so identifiers stay unique across restarts even if the clock
+     * was set back. */
     if (m->serial < now_ms)
         m->serial = now_ms;
-    snprintf(id->local_id, sizeof(id->local_id), "%" PRIu64 "-%u", m->serial++,
-             (unsigned)(now_ms % 1000));
+    snprintf(id->local_id, sizeof(id->local_id), "%" PRIu64 ".%08" PRIx32, m->serial++, m->nonce);
 }
 
 static int gdi_from_cfg(ox_mta *m, char *err, size_t cap)
@@ -82,6 +83,8 @@ int ox_mta_open(ox_mta *m, const ox_mta_cfg *cfg, ox_eventlog *log, uint64_t now
     memset(m, 0, sizeof(*m));
     m->cfg = cfg;
     m->log = log;
+    if (getrandom(&m->nonce, sizeof(m->nonce), 0) != sizeof(m->nonce))
+        m->nonce = (uint32_t)(now_ms ^ (now_ms >> 32)); /* no entropy: still distinct per run */
     int rc = gdi_from_cfg(m, err, cap);
     if (rc == 0)
         rc = ox_mta_reconfigure(m, cfg, err, cap);
