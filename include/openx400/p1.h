@@ -171,8 +171,8 @@ int ox_p1_orname_read(ox_ber_rd *rd, uint32_t tag, ox_p1_orname *n, ox_p1_versio
  * PrintableString, too many OUs or DDAs, duplicate key). */
 int ox_p1_orname_parse(ox_p1_orname *n, const char *text);
 /* Prints the ';' form (or the '/' form when |slash|) with escaping, into |dst| with a NUL.
- * Teletex attributes print as their printable keys when those are absent. Returns the
- * length, or OX_E_LIMIT when |cap| is too small. */
+ * Teletex attributes are not printed. Returns the length, or OX_E_LIMIT when |cap| is too
+ * small (dst is then ""). */
 int ox_p1_orname_print(const ox_p1_orname *n, bool slash, char *dst, size_t cap);
 /* X.411 O/R name equality for printable attributes: case-insensitive, with leading, trailing
  * and repeated spaces folded; numeric and printable forms of the same text are equal. */
@@ -352,8 +352,8 @@ void ox_p1_message_free(ox_p1_message *m);
 int ox_p1_message_add_recipient(ox_p1_message *m, const ox_p1_recipient *r);
 /* Adds the trace element an MTA adds on relay (appended at the end of the list). */
 int ox_p1_message_add_trace(ox_p1_message *m, const ox_p1_trace *t);
-/* True when |gdi| (and, when |mta| is non-NULL, that MTA in internal trace) already appears
- * in the trace with routing action relayed: the loop check of X.411 14.3.1. */
+/* True when |gdi| already appears in the trace with routing action relayed: the loop check
+ * of X.411 (the MTA core adds its own internal-trace check on MTA names if it wants one). */
 bool ox_p1_message_trace_has(const ox_p1_message *m, const ox_p1_gdi *gdi);
 
 /* Writes the whole MTS-APDU ([0] message or [2] probe). Borrows |m|. Returns 0,
