@@ -5,11 +5,12 @@
  *      and a peer that resends a message after a crash is recognised by its MTS identifier,
  *      so together with the sender's retry every message is stored exactly once.
  * Shape: one database file per MTA (cfg.path) plus a content directory "<path>.content/"
- *      holding one file per message body. Content is streamed in and out by chunks, never
- *      held whole in memory. The queue never reads the clock: every call that needs the time
- *      takes uint64_t unix milliseconds (now_ms), so tests control time.
- * Durability: WAL with synchronous=FULL: every COMMIT is one fsync of the WAL. Content files
- *      are written, fsynced, renamed into place and their directory fsynced before the row
+ *      holding one file per message body larger than cfg.inline_max (64 KiB by default;
+ *      smaller bodies live in the message row, where the COMMIT's fsync covers them).
+ *      Content is streamed in and out by chunks, never held whole in memory. The queue never reads
+ * the clock: every call that needs the time takes uint64_t unix milliseconds (now_ms), so tests
+ * control time. Durability: WAL with synchronous=FULL: every COMMIT is one fsync of the WAL.
+ * Content files are written, fsynced, renamed into place and their directory fsynced before the row
  *      that refers to them commits. Group commit: ox_queue_batch_begin, any number of inserts
  *      and updates, ox_queue_batch_commit = one fsync for all of them. Outside a batch every
  *      call is its own transaction.
@@ -55,6 +56,11 @@
 #define OX_QUEUE_RCPTS_MAX     4096 /* recipients per message; X.411 ub-recipients is 32767 */
 #define OX_QUEUE_ENVELOPE_MAX  (4u << 20)          /* stored envelope bytes; a P1 envelope is KBs */
 #define OX_QUEUE_CONTENT_LIMIT ((uint64_t)2 << 30) /* default cfg.max_content: 2 GiB */
+/* Contents up to cfg.inline_max bytes are kept in the message row instead of a file: a new
+ * file costs an inode, a file fsync and a directory fsync; a row costs nothing beyond the
+ * WAL fsync the COMMIT does anyway. Most X.400 messages are a few KB. */
+#define OX_QUEUE_INLINE_DEFAULT (64u * 1024)
+#define OX_QUEUE_INLINE_LIMIT   (1u << 20) /* cfg.inline_max is capped here: memory per writer */
 
 typedef struct ox_queue ox_queue;
 
@@ -94,6 +100,7 @@ typedef struct ox_queue_config {
     bool recover;          /* run recovery at open (the daemon; never with read_only) */
     bool no_sync;          /* tests and benchmarks of CPU cost only: no fsync at all */
     uint64_t max_content;  /* bytes per content; 0 = OX_QUEUE_CONTENT_LIMIT */
+    int32_t inline_max;    /* 0 = OX_QUEUE_INLINE_DEFAULT; < 0 = always a file (tests) */
     const ox_alloc *alloc; /* for the ox_queue object; NULL = libc */
 } ox_queue_config;
 
@@ -135,38 +142,47 @@ int ox_queue_batch_abort(ox_queue *q);
 
 /* ---- Content streaming ---- */
 
-/* A content being written. Caller storage; fields are private. */
+/* A content being written. Caller storage; fields are private. Up to cfg.inline_max bytes
+ * are buffered in memory (they will be stored in the row); past that the buffer goes to a
+ * file and the rest streams straight to it. */
 typedef struct ox_queue_writer {
     ox_queue *q;
-    int fd;
+    int fd; /* -1 while the content is inline */
+    ox_buf inl;
     uint64_t size;
     bool finished;
     int err; /* sticky */
     char name[32];
 } ox_queue_writer;
 
-/* Starts a content file (a temporary in the content directory). Returns 0, OX_E_STATE
- * (read_only) or OX_E_IO. On success the writer must end in ox_queue_insert (which takes
- * it) or ox_queue_content_discard. */
+/* Starts a content (in memory up to cfg.inline_max, then a temporary file in the content
+ * directory). Returns 0, OX_E_STATE (read_only) or OX_E_IO. On success the writer must end in
+ * ox_queue_insert (which takes it) or ox_queue_content_discard. */
 int ox_queue_content_begin(ox_queue *q, ox_queue_writer *w);
 /* Appends |data| (borrowed). Sticky: after an error every call returns it again.
- * Returns 0, OX_E_LIMIT (past cfg.max_content), OX_E_STATE (already finished) or OX_E_IO. */
+ * Returns 0, OX_E_LIMIT (past cfg.max_content), OX_E_STATE (already finished), OX_E_NOMEM
+ * or OX_E_IO. */
 int ox_queue_content_write(ox_queue_writer *w, ox_span data);
-/* Removes the file and releases the writer (any state). NULL-safe, idempotent. */
+/* Frees the buffer, removes the file and releases the writer (any state). NULL-safe,
+ * idempotent. */
 void ox_queue_content_discard(ox_queue_writer *w);
 
 /* A content being read. Caller storage; fields are private. */
 typedef struct ox_queue_reader {
+    ox_queue *q;
+    int64_t msg_id;
+    bool in_db; /* inline content: read by ranges from the row */
     int fd;
     uint64_t size;
     uint64_t off;
 } ox_queue_reader;
 
-/* Opens the content of message |msg_id|. Returns 0, OX_E_NOTFOUND (no such message, or it
- * has no content), OX_E_IO (the file is gone or unreadable: a bug or outside interference). */
+/* Opens the content of message |msg_id|. Borrows |q|: use the reader only while the queue is
+ * open. Returns 0, OX_E_NOTFOUND (no such message, or it has no content), OX_E_IO (the file
+ * is gone or unreadable: a bug or outside interference). */
 int ox_queue_content_open(ox_queue *q, int64_t msg_id, ox_queue_reader *r);
 /* Reads up to |cap| bytes at the current offset into |buf|; *n = 0 at the end.
- * Returns 0 or OX_E_IO. */
+ * Returns 0, OX_E_ARG or OX_E_IO (also when the message was purged meanwhile). */
 int ox_queue_content_read(ox_queue_reader *r, void *buf, size_t cap, size_t *n);
 /* Moves the offset (RTSE recovery resumes at a checkpoint). Returns 0 or OX_E_ARG (past the
  * end). */

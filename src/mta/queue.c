@@ -32,7 +32,7 @@
     "transfer_attempts, last_error, report_flags, reason, diagnostic"
 #define MSG_COLS                                                                                   \
     "id, mts_id, kind, priority, originator, source, arrival, expiry, content_size, "              \
-    "content_ref IS NOT NULL, n_rcpts"
+    "content_ref IS NOT NULL OR content_inline IS NOT NULL, n_rcpts"
 
 static const char *const q_sql_text[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -44,8 +44,8 @@ static const char *const q_sql_text[S_COUNT] = {
     [S_FIND_MTS] = "SELECT id FROM msg WHERE mts_id=?1 UNION ALL "
                    "SELECT msg_id FROM seen WHERE mts_id=?1 LIMIT 1",
     [S_INSERT_MSG] = "INSERT INTO msg(mts_id, kind, priority, originator, source, arrival, "
-                     "expiry, content_size, content_ref, envelope, n_rcpts) "
-                     "VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                     "expiry, content_size, content_ref, envelope, n_rcpts, content_inline) "
+                     "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
     [S_INSERT_RCPT] = "INSERT INTO rcpt(msg_id, idx, address, state, connector, next_attempt, "
                       "report_flags, priority, arrival) VALUES(?,?,?,0,?,?,?,?,?)",
     [S_HIST_MSG] = "INSERT INTO history(msg_id, mts_id, time, event, text) "
@@ -92,7 +92,9 @@ static const char *const q_sql_text[S_COUNT] = {
                        "(SELECT id FROM msg WHERE mts_id=?1)",
     [S_DEL_SEEN] = "DELETE FROM seen WHERE mts_id=?",
     [S_MSG_EXISTS] = "SELECT 1 FROM msg WHERE id=?",
-    [S_CONTENT_OF] = "SELECT content_ref, content_size FROM msg WHERE id=?",
+    [S_CONTENT_OF] = "SELECT content_ref, content_size, content_inline IS NOT NULL FROM msg "
+                     "WHERE id=?",
+    [S_READ_INLINE] = "SELECT substr(content_inline, ?2, ?3) FROM msg WHERE id=?1",
     [S_REF_USED] = "SELECT 1 FROM msg WHERE content_ref=?1 UNION ALL "
                    "SELECT 1 FROM quarantine WHERE content_ref=?1 LIMIT 1",
     [S_QCOUNT] = "SELECT count(*) FROM quarantine",
@@ -104,7 +106,7 @@ static const char q_schema[] =
     " kind INTEGER NOT NULL, priority INTEGER NOT NULL, originator TEXT NOT NULL,"
     " source TEXT NOT NULL, arrival INTEGER NOT NULL, expiry INTEGER NOT NULL,"
     " content_size INTEGER NOT NULL, content_ref TEXT, envelope BLOB NOT NULL,"
-    " n_rcpts INTEGER NOT NULL);"
+    " n_rcpts INTEGER NOT NULL, content_inline BLOB);"
     "CREATE INDEX msg_content ON msg(content_ref) WHERE content_ref IS NOT NULL;"
     "CREATE INDEX msg_expiry ON msg(expiry) WHERE expiry > 0;"
     "CREATE TABLE rcpt(id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -126,7 +128,7 @@ static const char q_schema[] =
     "CREATE INDEX history_mts ON history(mts_id, id);"
     "CREATE TABLE quarantine(id INTEGER PRIMARY KEY, mts_id TEXT NOT NULL, kind INTEGER,"
     " priority INTEGER, originator TEXT, source TEXT, arrival INTEGER, expiry INTEGER,"
-    " content_size INTEGER, content_ref TEXT, envelope BLOB, n_rcpts INTEGER,"
+    " content_size INTEGER, content_ref TEXT, envelope BLOB, n_rcpts INTEGER, content_inline BLOB,"
     " q_time INTEGER NOT NULL, q_reason TEXT NOT NULL);"
     "CREATE TABLE quarantine_rcpt(id INTEGER PRIMARY KEY, msg_id INTEGER, idx INTEGER,"
     " address TEXT, state INTEGER, connector TEXT, next_attempt INTEGER, open_attempts INTEGER,"
@@ -446,6 +448,12 @@ int ox_queue_open(const ox_queue_config *cfg, uint64_t now_ms, ox_queue **out,
     *q = (ox_queue){.read_only = cfg->read_only,
                     .no_sync = cfg->no_sync,
                     .max_content = cfg->max_content ? cfg->max_content : OX_QUEUE_CONTENT_LIMIT,
+                    .inline_max = cfg->inline_max == 0  ? OX_QUEUE_INLINE_DEFAULT
+                                  : cfg->inline_max < 0 ? 0
+                                  : cfg->inline_max > (int32_t)OX_QUEUE_INLINE_LIMIT
+                                      ? OX_QUEUE_INLINE_LIMIT
+                                      : (uint32_t)cfg->inline_max,
+                    .inline_never = cfg->inline_max < 0,
                     .dir_fd = -1,
                     .lock_fd = -1};
     if (cfg->alloc) {

@@ -24,22 +24,20 @@ static int q_errno(ox_queue *q, const char *what, const char *name)
     return q_fail(q, OX_E_IO, "%s %s: %s", what, name, strerror(errno));
 }
 
-/* Releases the writer's descriptor and marks it finished (no file operation). */
+/* Releases the writer's descriptor and buffer and marks it finished (no file operation). */
 static void w_release(ox_queue_writer *w)
 {
     if (w->fd >= 0)
         close(w->fd);
     w->fd = -1;
+    ox_buf_free(&w->inl);
     w->finished = true;
 }
 
-int ox_queue_content_begin(ox_queue *q, ox_queue_writer *w)
+/* Creates the writer's temporary file under a fresh name. */
+static int w_create(ox_queue_writer *w)
 {
-    if (!q || !w)
-        return OX_E_ARG;
-    *w = (ox_queue_writer){.q = q, .fd = -1, .finished = true};
-    if (q->read_only || q->dir_fd < 0)
-        return q_fail(q, OX_E_STATE, "content_begin: queue opened read-only");
+    ox_queue *q = w->q;
     for (int tries = 0; tries < 16; tries++) {
         char tmp[Q_NAME_LEN + 8];
         uint32_t c = q->name_counter++;
@@ -47,16 +45,46 @@ int ox_queue_content_begin(ox_queue *q, ox_queue_writer *w)
                  (unsigned)c);
         snprintf(tmp, sizeof tmp, "tmp-%s", w->name);
         w->fd = openat(q->dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (w->fd >= 0) {
-            w->finished = false;
+        if (w->fd >= 0)
             return 0;
-        }
         if (errno != EEXIST)
             return q_errno(q, "content_begin: create", tmp);
         if (c == UINT32_MAX)
             q->name_seed++;
     }
     return q_fail(q, OX_E_IO, "content_begin: no free file name");
+}
+
+static int w_write_fd(ox_queue_writer *w, const uint8_t *p, size_t left)
+{
+    while (left > 0) {
+        ssize_t n = write(w->fd, p, left);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return q_errno(w->q, "content_write", w->name);
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    return 0;
+}
+
+int ox_queue_content_begin(ox_queue *q, ox_queue_writer *w)
+{
+    if (!q || !w)
+        return OX_E_ARG;
+    *w = (ox_queue_writer){.q = q, .fd = -1, .finished = true};
+    ox_buf_init(&w->inl, q->alloc, NULL, 0);
+    if (q->read_only || q->dir_fd < 0)
+        return q_fail(q, OX_E_STATE, "content_begin: queue opened read-only");
+    if (q->inline_never) {
+        int rc = w_create(w);
+        if (rc)
+            return rc;
+    }
+    w->finished = false;
+    return 0;
 }
 
 int ox_queue_content_write(ox_queue_writer *w, ox_span data)
@@ -70,18 +98,22 @@ int ox_queue_content_write(ox_queue_writer *w, ox_span data)
     if (data.len > w->q->max_content - w->size)
         return w->err = q_fail(w->q, OX_E_LIMIT, "content_write: content above %llu bytes",
                                (unsigned long long)w->q->max_content);
-    const uint8_t *p = data.p;
-    size_t left = data.len;
-    while (left > 0) {
-        ssize_t n = write(w->fd, p, left);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return w->err = q_errno(w->q, "content_write", w->name);
+    int rc = 0;
+    if (w->fd < 0 && data.len <= w->q->inline_max - w->inl.len) {
+        if (data.len && ox_buf_append(&w->inl, data.p, data.len) != 0)
+            rc = q_fail(w->q, OX_E_NOMEM, "content_write: out of memory");
+    } else {
+        if (w->fd < 0) { /* spill: the content is too big for the row */
+            rc = w_create(w);
+            if (rc == 0)
+                rc = w_write_fd(w, w->inl.p, w->inl.len);
+            ox_buf_free(&w->inl);
         }
-        p += n;
-        left -= (size_t)n;
+        if (rc == 0)
+            rc = w_write_fd(w, data.p, data.len);
     }
+    if (rc)
+        return w->err = rc;
     w->size += data.len;
     return 0;
 }
@@ -90,24 +122,29 @@ void ox_queue_content_discard(ox_queue_writer *w)
 {
     if (!w || !w->q || w->finished)
         return;
+    bool file = w->fd >= 0;
     char tmp[Q_NAME_LEN + 8];
     snprintf(tmp, sizeof tmp, "tmp-%s", w->name);
     w_release(w);
-    (void)unlinkat(w->q->dir_fd, tmp, 0);
+    if (file)
+        (void)unlinkat(w->q->dir_fd, tmp, 0);
 }
 
-/* fsync, close, rename tmp-<name> to <name>; the directory fsync is left to the commit.
- * On success the name is on the batch's "added" list. The writer is released either way. */
-int q_content_finish(ox_queue_writer *w)
+int q_content_finish(ox_queue_writer *w, bool *in_db)
 {
     ox_queue *q = w->q;
-    char tmp[Q_NAME_LEN + 8];
-    snprintf(tmp, sizeof tmp, "tmp-%s", w->name);
+    *in_db = false;
     if (w->finished || w->err) {
         int rc = w->err ? w->err : q_fail(q, OX_E_STATE, "insert: content writer finished");
         ox_queue_content_discard(w);
-        return rc == OX_E_LIMIT ? rc : OX_E_STATE;
+        return rc == OX_E_LIMIT || rc == OX_E_NOMEM ? rc : OX_E_STATE;
     }
+    if (w->fd < 0) {
+        *in_db = true;
+        return 0;
+    }
+    char tmp[Q_NAME_LEN + 8];
+    snprintf(tmp, sizeof tmp, "tmp-%s", w->name);
     if (!q->no_sync && fdatasync(w->fd) != 0) {
         int rc = q_errno(q, "content fsync", tmp);
         ox_queue_content_discard(w);
@@ -168,7 +205,7 @@ int ox_queue_content_open(ox_queue *q, int64_t msg_id, ox_queue_reader *r)
 {
     if (!q || !r)
         return OX_E_ARG;
-    *r = (ox_queue_reader){.fd = -1};
+    *r = (ox_queue_reader){.q = q, .msg_id = msg_id, .fd = -1};
     sqlite3_stmt *st = q_stmt(q, S_CONTENT_OF);
     if (!st)
         return OX_E_IO;
@@ -180,6 +217,12 @@ int ox_queue_content_open(ox_queue *q, int64_t msg_id, ox_queue_reader *r)
                     : q_sqlerr(q, "content_open");
         sqlite3_reset(st);
         return e;
+    }
+    if (sqlite3_column_int(st, 2)) {
+        r->in_db = true;
+        r->size = q_col_u64(st, 1);
+        sqlite3_reset(st);
+        return 0;
     }
     if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
         sqlite3_reset(st);
@@ -195,13 +238,39 @@ int ox_queue_content_open(ox_queue *q, int64_t msg_id, ox_queue_reader *r)
     return 0;
 }
 
+/* Reads |want| bytes of an inline content: one bounded substr() of the row. */
+static int q_read_inline(ox_queue_reader *r, void *buf, size_t want, size_t *n)
+{
+    if (want == 0)
+        return 0;
+    sqlite3_stmt *st = q_stmt(r->q, S_READ_INLINE);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, r->msg_id);
+    q_bind_u64(st, 2, r->off + 1);
+    q_bind_u64(st, 3, want);
+    int rc = OX_E_IO;
+    if (sqlite3_step(st) == SQLITE_ROW && (size_t)sqlite3_column_bytes(st, 0) == want) {
+        memcpy(buf, sqlite3_column_blob(st, 0), want);
+        *n = want;
+        r->off += want;
+        rc = 0;
+    } else {
+        q_fail(r->q, OX_E_IO, "content_read: message %lld changed or gone", (long long)r->msg_id);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
 int ox_queue_content_read(ox_queue_reader *r, void *buf, size_t cap, size_t *n)
 {
-    if (!r || !n || (cap && !buf) || r->fd < 0)
+    if (!r || !n || (cap && !buf) || (r->fd < 0 && !r->in_db))
         return OX_E_ARG;
     *n = 0;
     uint64_t left = r->size - r->off;
     size_t want = cap < left ? cap : (size_t)left;
+    if (r->in_db)
+        return q_read_inline(r, buf, want, n);
     while (*n < want) {
         ssize_t got = pread(r->fd, (uint8_t *)buf + *n, want - *n, (off_t)(r->off + *n));
         if (got < 0 && errno == EINTR)
@@ -228,6 +297,8 @@ void ox_queue_content_close(ox_queue_reader *r)
         close(r->fd);
         r->fd = -1;
     }
+    if (r)
+        r->in_db = false;
 }
 
 /* ---- recovery ---- */
@@ -239,7 +310,7 @@ static int q_quarantine(ox_queue *q, int64_t id, uint64_t now_ms, const char *wh
         "INSERT INTO history(msg_id, mts_id, time, event, text) SELECT id, mts_id, ?2, 0, "
         "'quarantined: ' || ?3 FROM msg WHERE id=?1",
         "INSERT INTO quarantine SELECT id, mts_id, kind, priority, originator, source, "
-        "arrival, expiry, content_size, content_ref, envelope, n_rcpts, ?2, ?3 "
+        "arrival, expiry, content_size, content_ref, envelope, n_rcpts, content_inline, ?2, ?3 "
         "FROM msg WHERE id=?1",
         "INSERT INTO quarantine_rcpt SELECT id, msg_id, idx, address, state, connector, "
         "next_attempt, open_attempts, transfer_attempts, last_error, report_flags, reason, "

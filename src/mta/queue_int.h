@@ -50,6 +50,7 @@ typedef enum q_sql {
     S_DEL_SEEN,
     S_MSG_EXISTS,
     S_CONTENT_OF,
+    S_READ_INLINE,
     S_REF_USED,
     S_QCOUNT,
     S_COUNT
@@ -68,9 +69,11 @@ struct ox_queue {
     bool in_batch;
     bool dir_dirty; /* a content file was renamed in since the last directory fsync */
     uint64_t max_content;
-    int dir_fd;         /* the content directory, -1 when read_only and absent */
-    int lock_fd;        /* "<path>.lock", fcntl write lock held while open */
-    uint64_t name_seed; /* random per open, so names never collide across restarts */
+    uint32_t inline_max; /* contents up to this size live in the row */
+    bool inline_never;   /* cfg.inline_max < 0: every content is a file */
+    int dir_fd;          /* the content directory, -1 when read_only and absent */
+    int lock_fd;         /* "<path>.lock", fcntl write lock held while open */
+    uint64_t name_seed;  /* random per open, so names never collide across restarts */
     uint32_t name_counter;
     ox_buf added;      /* names (Q_NAME_LEN each) renamed in during the batch */
     ox_buf removed;    /* names to unlink once the batch commits */
@@ -98,7 +101,10 @@ uint64_t q_col_u64(sqlite3_stmt *st, int i);
 const char *q_col_text(sqlite3_stmt *st, int i);
 
 /* queue_content.c */
-int q_content_finish(ox_queue_writer *w); /* fsync, close, rename into place */
+/* Finishes a writer for insert: a file is fsynced, closed and renamed into place (*in_db =
+ * false, writer released); an inline content stays in w->inl (*in_db = true; the caller
+ * releases it with ox_queue_content_discard after binding it). */
+int q_content_finish(ox_queue_writer *w, bool *in_db);
 void q_content_unlink(ox_queue *q, const char *name);
 int q_dir_sync(ox_queue *q);                    /* fsync the content directory if dirty */
 void q_unlink_list(ox_queue *q, ox_buf *names); /* unlink each name, empty the list */

@@ -68,7 +68,7 @@ static int q_check_msg(ox_queue *q, const ox_queue_msg_in *m)
 }
 
 static int q_insert_rows(ox_queue *q, const ox_queue_msg_in *m, const char *content_ref,
-                         uint64_t content_size, uint64_t now_ms, int64_t *id)
+                         const ox_buf *inl, uint64_t content_size, uint64_t now_ms, int64_t *id)
 {
     sqlite3_stmt *st = q_stmt(q, S_INSERT_MSG);
     if (!st)
@@ -86,6 +86,9 @@ static int q_insert_rows(ox_queue *q, const ox_queue_msg_in *m, const char *cont
     sqlite3_bind_blob(st, 10, m->envelope.len ? (const void *)m->envelope.p : "",
                       (int)m->envelope.len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 11, (sqlite3_int64)m->n_rcpts);
+    if (inl) /* "" for an empty content: a NULL pointer would bind NULL */
+        sqlite3_bind_blob(st, 12, inl->len ? (const void *)inl->p : "", (int)inl->len,
+                          SQLITE_STATIC);
     int rc = q_step_done(q, st, "insert message");
     if (rc)
         return rc;
@@ -152,20 +155,25 @@ int ox_queue_insert(ox_queue *q, const ox_queue_msg_in *m, uint64_t now_ms, int6
     /* The file is durable and in place before the transaction starts. */
     char ref[Q_NAME_LEN + 1] = {0};
     uint64_t size = 0;
+    bool in_db = false, file;
     if (w) {
-        snprintf(ref, sizeof ref, "%s", w->name);
         size = w->size;
-        if ((rc = q_content_finish(w)) != 0)
+        if ((rc = q_content_finish(w, &in_db)) != 0)
             return rc;
+        snprintf(ref, sizeof ref, "%s", w->name);
     }
-    size_t mark = q->added.len - (w ? Q_NAME_LEN : 0);
+    file = w && !in_db;
+    size_t mark = q->added.len - (file ? Q_NAME_LEN : 0);
     if ((rc = q_op_begin(q)) == 0) {
         q->added_mark = mark; /* this call's file belongs to this call */
-        rc = q_op_end(q, q_insert_rows(q, m, w ? ref : NULL, size, now_ms, id));
-    } else if (w) {
+        rc = q_op_end(
+            q, q_insert_rows(q, m, file ? ref : NULL, in_db ? &w->inl : NULL, size, now_ms, id));
+    } else if (file) {
         q_content_unlink(q, ref);
         q->added.len = mark;
     }
+    if (in_db)
+        ox_queue_content_discard(w); /* frees the buffer; there is no file */
     return rc;
 }
 

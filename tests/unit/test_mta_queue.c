@@ -882,6 +882,91 @@ static void test_recovery(void **state)
     assert_int_equal(nq, 2);
 }
 
+/* ---- inline contents ---- */
+
+static void read_check(ox_queue *q, int64_t id, const char *mts, size_t len, size_t chunk)
+{
+    ox_queue_reader rd;
+    assert_int_equal(ox_queue_content_open(q, id, &rd), 0);
+    assert_int_equal(rd.size, len);
+    static uint8_t buf[4096];
+    size_t n, total = 0, seed = strlen(mts) + (uint8_t)mts[0];
+    do {
+        assert_int_equal(ox_queue_content_read(&rd, buf, chunk, &n), 0);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(buf[i], (uint8_t)(((total + i) % 4096) * 7 + seed));
+        total += n;
+    } while (n);
+    assert_int_equal(total, len);
+    if (len > 10) {
+        assert_int_equal(ox_queue_content_seek(&rd, len - 10), 0);
+        assert_int_equal(ox_queue_content_read(&rd, buf, 100, &n), 0);
+        assert_int_equal(n, 10);
+        assert_int_equal(buf[9], (uint8_t)(((len - 1) % 4096) * 7 + seed));
+    }
+    ox_queue_content_close(&rd);
+}
+
+static void test_inline_content(void **state)
+{
+    fx *f = *state;
+    ox_queue_close(f->q);
+    ox_queue_config cfg = {.path = f->d.db, .recover = true, .inline_max = 1000};
+    char err[256];
+    assert_int_equal(ox_queue_open(&cfg, 0, &f->q, NULL, err, sizeof err), 0);
+    int64_t a, b, c, x;
+    assert_int_equal(qt_insert(f->q, "in-a", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 1000, &a), 0);
+    assert_int_equal(qt_insert(f->q, "in-b", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 1001, &b), 0);
+    assert_int_equal(qt_insert(f->q, "in-c", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 0, &c), 0);
+    assert_int_equal(qt_count_files(&f->d, ""), 1); /* only the 1001-byte content is a file */
+    ox_queue_msg_info m;
+    assert_int_equal(ox_queue_get_msg(f->q, c, &m), 0);
+    assert_true(m.has_content);
+    assert_int_equal(m.content_size, 0);
+    read_check(f->q, a, "in-a", 1000, 333);
+    read_check(f->q, a, "in-a", 1000, 4096);
+    read_check(f->q, b, "in-b", 1001, 333);
+    read_check(f->q, c, "in-c", 0, 10);
+    /* a writer spills to a file when it passes the limit in several writes */
+    ox_queue_writer w;
+    static uint8_t buf[600];
+    assert_int_equal(ox_queue_content_begin(f->q, &w), 0);
+    assert_int_equal(ox_queue_content_write(&w, ox_span_of(buf, 600)), 0);
+    assert_int_equal(qt_count_files(&f->d, "tmp-"), 0);
+    assert_int_equal(ox_queue_content_write(&w, ox_span_of(buf, 600)), 0);
+    assert_int_equal(qt_count_files(&f->d, "tmp-"), 1);
+    ox_queue_content_discard(&w);
+    assert_int_equal(qt_count_files(&f->d, "tmp-"), 0);
+    /* dedup of an inline resend */
+    assert_int_equal(qt_insert(f->q, "in-a", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 10, &x),
+                     OX_QUEUE_DUPLICATE);
+    assert_int_equal(x, a);
+    /* batch abort drops inline rows too */
+    assert_int_equal(ox_queue_batch_begin(f->q), 0);
+    assert_int_equal(qt_insert(f->q, "in-d", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 10, &x), 0);
+    assert_int_equal(ox_queue_batch_abort(f->q), 0);
+    assert_int_equal(ox_queue_find_mts_id(f->q, "in-d", &x), OX_E_NOTFOUND);
+    /* reopen: nothing to recover, contents intact */
+    ox_queue_recovery rec;
+    ox_queue_close(f->q);
+    assert_int_equal(ox_queue_open(&cfg, 0, &f->q, &rec, err, sizeof err), 0);
+    assert_int_equal(rec.orphans_removed + rec.quarantined + rec.transfers_reset, 0);
+    read_check(f->q, a, "in-a", 1000, 100);
+    /* a reader whose message is purged meanwhile fails cleanly */
+    ox_queue_reader rd;
+    assert_int_equal(ox_queue_content_open(f->q, a, &rd), 0);
+    int64_t r = qt_rcpt(f->q, a, 0);
+    assert_int_equal(ox_queue_mark_in_transfer(f->q, r, 2), 0);
+    assert_int_equal(ox_queue_mark_transferred(f->q, r, 2), 0);
+    size_t n;
+    assert_int_equal(ox_queue_purge(f->q, 3, 0, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(ox_queue_content_read(&rd, buf, 10, &n), OX_E_IO);
+    ox_queue_content_close(&rd);
+    assert_int_equal(ox_queue_content_read(&rd, buf, 10, &n), OX_E_ARG);
+    assert_int_equal(qt_count_files(&f->d, ""), 1);
+}
+
 /* ---- 100 MB streaming ---- */
 
 static long max_rss_kb(void)
@@ -958,6 +1043,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_preserves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inline_content, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_100mb, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

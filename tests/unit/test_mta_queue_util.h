@@ -67,10 +67,14 @@ static inline void qt_dir_remove(const qt_dir *d)
     rmdir(d->root);
 }
 
+/* cfg.inline_max for qt_open: by default every content is a file, so tests see the files. */
+static int32_t qt_inline_max = -1;
+
 static inline int qt_open(const qt_dir *d, bool recover, bool no_sync, ox_queue **q,
                           ox_queue_recovery *rec)
 {
-    ox_queue_config cfg = {.path = d->db, .recover = recover, .no_sync = no_sync};
+    ox_queue_config cfg = {
+        .path = d->db, .recover = recover, .no_sync = no_sync, .inline_max = qt_inline_max};
     char err[512];
     int rc = ox_queue_open(&cfg, 1000, q, rec, err, sizeof err);
     if (rc)
