@@ -422,7 +422,7 @@ static int cmp_msg(void *ctx, const ox_queue_msg_info *mi)
 static int cmp_rcpt(void *ctx, const ox_queue_rcpt_info *ri)
 {
     cmp_ctx *c = ctx;
-    m_msg *m;
+    m_msg *m = NULL;
     m_rcpt *r = m_find_rcpt(ri->id, &m);
     assert_non_null(r);
     assert_int_equal(ri->msg_id, m->id);
