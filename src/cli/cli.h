@@ -11,6 +11,7 @@ int cmd_reload(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
+int cmd_assoc(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_track(int argc, char **argv);
 int cmd_show(int argc, char **argv);

@@ -84,3 +84,18 @@ int cmd_status(int argc, char **argv)
     }
     return control(argc, argv, "status");
 }
+
+int cmd_assoc(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: x400mta assoc [--config FILE] [--json]\n\n"
+               "Shows the running MTA's association table (LTAB): index (as events cite it),\n"
+               "direction, state, connector, peer MTA, address, who holds the RTSE turn,\n"
+               "messages and bytes each way, and idle time.\n");
+        return 0;
+    }
+    bool json = false;
+    for (int i = 1; i < argc; i++)
+        json |= !strcmp(argv[i], "--json");
+    return control(argc, argv, json ? "assoc json" : "assoc");
+}

@@ -23,6 +23,7 @@ static const command commands[] = {
     {"stop", cmd_stop, "stop the running MTA in order"},
     {"submit", cmd_submit, "submit an interpersonal message to the running MTA"},
     {"queue", cmd_queue, "show the queue per connector: messages, oldest, next retry, errors"},
+    {"assoc", cmd_assoc, "show the association table (LTAB) of the running MTA"},
     {"track", cmd_track, "show every step of one message through this MTA"},
     {"show", cmd_show, "print a delivered message file (envelope, heading, body)"},
     {"check-config", cmd_check_config, "validate a configuration file and print what is wrong"},

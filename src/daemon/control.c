@@ -135,6 +135,12 @@ static void handle(control_client *c, char *line)
         reply(c, out);
         ox_daemon_stop(d);
         return;
+    } else if (!strcmp(line, "assoc") || !strcmp(line, "assoc json")) {
+        ox_daemon_ltab_text(d, line[5] == ' ', out + 3, sizeof(out) - 3);
+        memcpy(out, "ok\n", 3);
+    } else if (!strcmp(line, "connectors")) {
+        ox_daemon_connectors_text(d, out + 3, sizeof(out) - 3);
+        memcpy(out, "ok\n", 3);
     } else if (!strcmp(line, "status")) {
         snprintf(out, sizeof(out),
                  "ok\n{\"mta\":\"%s\",\"listen\":\"%s:%u\",\"connectors\":%zu,\"uptime_s\":%llu,"

@@ -7,6 +7,7 @@
 
 #include "openx400/config.h"
 #include "openx400/events.h"
+#include "openx400/ltab.h"
 #include "openx400/mta.h"
 
 #include <uv.h>
@@ -24,8 +25,15 @@ typedef struct ox_daemon {
     uint64_t started_ms; /* loop time at start */
     ox_mta mta;          /* the engine: queue, routing, delivery, reports */
     bool mta_open;
-    uv_timer_t run_timer; /* fires when the queue has work due */
+    uv_timer_t run_timer;                            /* fires when the queue has work due */
+    ox_ltab ltab;                                    /* every association, in and out */
+    ox_connector_state cstate[OX_CFG_CONNECTOR_MAX]; /* by connector index in cfg */
 } ox_daemon;
+
+/* Writes the LTAB as a table (or JSON lines) into |out|. */
+void ox_daemon_ltab_text(ox_daemon *d, bool json, char *out, size_t cap);
+/* Writes each connector's run state, one line each: name, link, next open, failed opens, why. */
+void ox_daemon_connectors_text(ox_daemon *d, char *out, size_t cap);
 
 /* Runs the engine now and re-arms the timer for its next due time. */
 void ox_daemon_kick(ox_daemon *d);
