@@ -882,6 +882,181 @@ static void test_recovery(void **state)
     assert_int_equal(nq, 2);
 }
 
+/* ---- failures: SQLite errors injected with triggers, file errors ---- */
+
+static void test_sql_failures(void **state)
+{
+    fx *f = *state;
+    int64_t a, x;
+    assert_int_equal(qt_insert(f->q, "f-a", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 100, &a), 0);
+    /* an insert failing at its second recipient leaves nothing behind */
+    sql_exec(f->d.db, "CREATE TRIGGER t1 BEFORE INSERT ON rcpt WHEN NEW.address LIKE '%User1%' "
+                      "BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+    assert_int_equal(qt_insert(f->q, "f-b", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 2, 100, &x), OX_E_IO);
+    assert_non_null(strstr(ox_queue_errmsg(f->q), "injected"));
+    assert_int_equal(ox_queue_find_mts_id(f->q, "f-b", &x), OX_E_NOTFOUND);
+    assert_int_equal(qt_count_files(&f->d, ""), 1);
+    /* the same inside a batch: the batch keeps its other work */
+    assert_int_equal(ox_queue_batch_begin(f->q), 0);
+    assert_int_equal(qt_insert(f->q, "f-c", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 100, &x), 0);
+    assert_int_equal(qt_insert(f->q, "f-b", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 2, 100, &x), OX_E_IO);
+    assert_int_equal(qt_insert(f->q, "f-d", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 100, &x), 0);
+    assert_int_equal(ox_queue_batch_commit(f->q), 0);
+    assert_int_equal(ox_queue_find_mts_id(f->q, "f-c", &x), 0);
+    assert_int_equal(ox_queue_find_mts_id(f->q, "f-d", &x), 0);
+    assert_int_equal(ox_queue_find_mts_id(f->q, "f-b", &x), OX_E_NOTFOUND);
+    assert_int_equal(qt_count_files(&f->d, ""), 3);
+
+    /* a failing transition changes nothing */
+    int64_t r = qt_rcpt(f->q, a, 0);
+    assert_int_equal(ox_queue_mark_in_transfer(f->q, r, 2), 0);
+    sql_exec(f->d.db, "CREATE TRIGGER t2 BEFORE UPDATE ON rcpt WHEN NEW.state=2 "
+                      "BEGIN SELECT RAISE(ABORT, 'no transfer'); END;");
+    assert_int_equal(ox_queue_mark_transferred(f->q, r, 3), OX_E_IO);
+    assert_int_equal(state_of(f->q, r), OX_QUEUE_IN_TRANSFER);
+    sql_exec(f->d.db, "DROP TRIGGER t2");
+    assert_int_equal(ox_queue_mark_transferred(f->q, r, 3), 0);
+
+    /* a failing purge removes no file */
+    sql_exec(f->d.db, "CREATE TRIGGER t3 BEFORE DELETE ON msg "
+                      "BEGIN SELECT RAISE(ABORT, 'keep'); END;");
+    size_t n;
+    assert_int_equal(ox_queue_purge(f->q, 4, 0, &n), OX_E_IO);
+    assert_int_equal(qt_count_files(&f->d, ""), 3);
+    ox_queue_msg_info m;
+    assert_int_equal(ox_queue_get_msg(f->q, a, &m), 0);
+    sql_exec(f->d.db, "DROP TRIGGER t3");
+    assert_int_equal(ox_queue_purge(f->q, 4, 0, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(qt_count_files(&f->d, ""), 2);
+
+    /* a failing COMMIT (deferred foreign key) rolls the batch back and removes its files */
+    sql_exec(f->d.db, "CREATE TABLE fk(x INTEGER REFERENCES msg(id) DEFERRABLE INITIALLY DEFERRED);"
+                      "CREATE TRIGGER t4 AFTER INSERT ON history WHEN NEW.text LIKE '%boom%' "
+                      "BEGIN INSERT INTO fk VALUES(-5); END;");
+    assert_int_equal(ox_queue_batch_begin(f->q), 0);
+    assert_int_equal(qt_insert(f->q, "f-e", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 100, &x), 0);
+    assert_int_equal(ox_queue_history_add(f->q, x, 5, 0, "boom"), 0);
+    assert_int_equal(qt_count_files(&f->d, ""), 3);
+    assert_int_equal(ox_queue_batch_commit(f->q), OX_E_IO);
+    assert_non_null(strstr(ox_queue_errmsg(f->q), "FOREIGN KEY"));
+    assert_int_equal(ox_queue_find_mts_id(f->q, "f-e", &x), OX_E_NOTFOUND);
+    assert_int_equal(qt_count_files(&f->d, ""), 2);
+    /* and the same outside a batch */
+    int64_t c;
+    assert_int_equal(ox_queue_find_mts_id(f->q, "f-c", &c), 0);
+    assert_int_equal(ox_queue_history_add(f->q, c, 5, 0, "boom"), OX_E_IO);
+    /* the queue stays usable */
+    assert_int_equal(qt_insert(f->q, "f-f", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 100, &x), 0);
+    assert_int_equal(qt_count_files(&f->d, ""), 3);
+    ox_queue_recovery rec;
+    reopen(f, &rec);
+    assert_int_equal(rec.orphans_removed + rec.quarantined, 0);
+}
+
+static void test_file_failures(void **state)
+{
+    fx *f = *state;
+    int64_t a;
+    assert_int_equal(qt_insert(f->q, "ff-a", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 100, &a), 0);
+    /* the content file vanished under a running queue */
+    DIR *dir = opendir(f->d.content);
+    assert_non_null(dir);
+    struct dirent *e;
+    char p[700];
+    while ((e = readdir(dir)) != NULL)
+        if (e->d_name[0] != '.') {
+            snprintf(p, sizeof p, "%s/%s", f->d.content, e->d_name);
+            assert_int_equal(unlink(p), 0);
+        }
+    closedir(dir);
+    ox_queue_reader rd;
+    assert_int_equal(ox_queue_content_open(f->q, a, &rd), OX_E_IO);
+    assert_non_null(strstr(ox_queue_errmsg(f->q), "content_open"));
+    /* the content directory itself vanished */
+    assert_int_equal(rmdir(f->d.content), 0);
+    ox_queue_writer w;
+    assert_int_equal(ox_queue_content_begin(f->q, &w), OX_E_IO);
+    assert_non_null(strstr(ox_queue_errmsg(f->q), "content_begin"));
+    ox_queue_content_discard(&w);
+    /* a restart recreates the directory and quarantines the row */
+    ox_queue_recovery rec;
+    reopen(f, &rec);
+    assert_int_equal(rec.quarantined, 1);
+    assert_int_equal(qt_insert(f->q, "ff-b", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 100, &a), 0);
+}
+
+/* ---- allocation failures: fail the i-th allocation for each i ---- */
+
+typedef struct failing {
+    int left; /* allocations that succeed; then every one fails */
+    int fails;
+} failing;
+
+static void *fail_realloc(void *ctx, void *p, size_t n)
+{
+    failing *fa = ctx;
+    if (fa->left-- <= 0) {
+        fa->fails++;
+        return NULL;
+    }
+    return realloc(p, n);
+}
+
+static void fail_free(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+static bool ok_or_nomem(int rc)
+{
+    return rc == 0 || rc == OX_E_NOMEM;
+}
+
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    bool completed = false;
+    int nomem_open = 0, nomem_insert = 0, nomem_get = 0;
+    for (int i = 0; i < 40 && !completed; i++) {
+        qt_dir d;
+        qt_dir_make(&d);
+        failing fa = {.left = i};
+        ox_alloc al = {.realloc = fail_realloc, .free = fail_free, .ctx = &fa};
+        ox_queue_config cfg = {.path = d.db, .alloc = &al, .inline_max = 100};
+        ox_queue *q;
+        char err[256];
+        int rc = ox_queue_open(&cfg, 0, &q, NULL, err, sizeof err);
+        assert_true(ok_or_nomem(rc));
+        nomem_open += rc == OX_E_NOMEM;
+        if (rc == 0) {
+            int64_t id = 0;
+            int r1 = qt_insert(q, "small", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 50, &id);
+            int r2 = qt_insert(q, "large", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 500, &id);
+            assert_true(ok_or_nomem(r1));
+            assert_true(ok_or_nomem(r2));
+            ox_queue_msg_info m;
+            int r3 = ox_queue_get_msg(q, id, &m);
+            assert_true(ok_or_nomem(r3) || (r2 != 0 && r3 == OX_E_NOTFOUND));
+            completed = r1 == 0 && r2 == 0 && r3 == 0 && fa.fails == 0;
+            nomem_insert += (r1 == OX_E_NOMEM) + (r2 == OX_E_NOMEM);
+            nomem_get += r3 == OX_E_NOMEM;
+            /* whatever failed, what is stored is whole */
+            ox_queue_close(q);
+            fa.left = 1000;
+            assert_int_equal(ox_queue_open(&cfg, 0, &q, NULL, err, sizeof err), 0);
+            int64_t x;
+            if (r2 == 0)
+                assert_int_equal(ox_queue_find_mts_id(q, "large", &x), 0);
+            ox_queue_close(q);
+        }
+        qt_dir_remove(&d);
+    }
+    assert_true(completed);
+    assert_true(nomem_open > 0 && nomem_insert > 0 && nomem_get > 0);
+}
+
 /* ---- inline contents ---- */
 
 static void read_check(ox_queue *q, int64_t id, const char *mts, size_t len, size_t chunk)
@@ -1043,6 +1218,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_preserves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sql_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_failures, setup, teardown),
+        cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test_setup_teardown(test_inline_content, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_100mb, setup, teardown),
     };
