@@ -2,7 +2,7 @@
  * (insert with duplicate MTS ids, every transition, retry, route, purge, batches committed and
  * aborted, reopen with recovery, every scheduling query) applied both to the queue and to a
  * plain in-memory model, compared after each step. The seed is printed; rerun one with
- * OX_QUEUE_SEED=<seed>; OX_QUEUE_STEPS sets the step count (default 3000). */
+ * OX_QUEUE_SEED=<seed>; OX_QUEUE_STEPS sets the step count (default 6000). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +18,7 @@
 #define M_RCPTS 4
 #define M_POOL  200 /* MTS ids are drawn from this many names, so duplicates happen */
 #define M_SEEN  1024
+#define M_RIDS  (1 << 16) /* recipient ids indexed directly below this; scanned above */
 
 static const char *const conns[] = {"c0", "c1", "c2", NULL};
 
@@ -54,6 +55,8 @@ typedef struct model {
     m_seen seen[M_SEEN];
     size_t n_seen;
     int64_t max_rcpt_id;
+    int32_t by_mts[M_POOL];  /* slot + 1 of the live message with MTS id "m<n>", 0 = none */
+    int32_t by_rcpt[M_RIDS]; /* slot * M_RCPTS + index + 1 of a live recipient, 0 = none */
 } model;
 
 static uint64_t rng_state;
@@ -77,14 +80,31 @@ static uint64_t now;
 
 static m_msg *m_find_mts(const char *mts)
 {
-    for (size_t i = 0; i < M_MSGS; i++)
-        if (mdl.msg[i].present && strcmp(mdl.msg[i].mts, mts) == 0)
-            return &mdl.msg[i];
-    return NULL;
+    unsigned long k = strtoul(mts + 1, NULL, 10);
+    assert_true(mts[0] == 'm' && k < M_POOL);
+    return mdl.by_mts[k] ? &mdl.msg[mdl.by_mts[k] - 1] : NULL;
+}
+
+static void m_index(m_msg *m, bool add)
+{
+    int32_t slot = (int32_t)(m - mdl.msg);
+    mdl.by_mts[strtoul(m->mts + 1, NULL, 10)] = add ? slot + 1 : 0;
+    for (uint32_t j = 0; j < m->n; j++)
+        if (m->r[j].id < M_RIDS)
+            mdl.by_rcpt[m->r[j].id] = add ? slot * M_RCPTS + (int32_t)j + 1 : 0;
 }
 
 static m_rcpt *m_find_rcpt(int64_t id, m_msg **owner)
 {
+    if (id > 0 && id < M_RIDS) {
+        int32_t v = mdl.by_rcpt[id];
+        if (!v)
+            return NULL;
+        m_msg *m = &mdl.msg[(v - 1) / M_RCPTS];
+        if (owner)
+            *owner = m;
+        return &m->r[(v - 1) % M_RCPTS];
+    }
     for (size_t i = 0; i < M_MSGS; i++)
         for (uint32_t j = 0; mdl.msg[i].present && j < mdl.msg[i].n; j++)
             if (mdl.msg[i].r[j].id == id) {
@@ -146,6 +166,7 @@ static void op_insert(void)
         if (rid > mdl.max_rcpt_id)
             mdl.max_rcpt_id = rid;
     }
+    m_index(m, true);
 }
 
 /* A recipient id: mostly live ones, sometimes purged or unknown ones. */
@@ -343,6 +364,7 @@ static void op_purge(void)
             continue;
         want++;
         m->present = false;
+        m_index(m, false);
         size_t k = 0;
         while (k < mdl.n_seen && strcmp(mdl.seen[k].mts, m->mts) != 0)
             k++;
@@ -466,7 +488,7 @@ static void test_model(void **state)
     if (env)
         seed = strtoull(env, NULL, 0);
     const char *steps_env = getenv("OX_QUEUE_STEPS");
-    long steps = steps_env ? strtol(steps_env, NULL, 0) : 3000;
+    long steps = steps_env ? strtol(steps_env, NULL, 0) : 6000;
     fprintf(stderr, "queue model: seed %llu (OX_QUEUE_SEED=%llu to rerun), %ld steps\n",
             (unsigned long long)seed, (unsigned long long)seed, steps);
     rng_state = seed ? seed : 1;
