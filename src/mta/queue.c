@@ -361,6 +361,25 @@ static int q_check_format(ox_queue *q, const char *path)
     return rc;
 }
 
+/* WAL is what makes readers (the CLI) never block the writer and a COMMIT one fsync; a file
+ * system that cannot do it (no shared memory, some network file systems) is refused. */
+static int q_set_wal(ox_queue *q, const char *path)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(q->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
+        return q_sqlerr(q, path);
+    int rc = 0;
+    if (sqlite3_step(st) != SQLITE_ROW)
+        rc = q_sqlerr(q, path);
+    else if (strcmp(q_col_text(st, 0), "wal") != 0)
+        rc = q_fail(q, OX_E_IO,
+                    "%s: cannot use WAL mode (journal mode stays %s); put the queue "
+                    "on a local file system",
+                    path, q_col_text(st, 0));
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int q_lock(ox_queue *q, const char *path)
 {
     char lp[4096];
@@ -479,7 +498,7 @@ int ox_queue_open(const ox_queue_config *cfg, uint64_t now_ms, ox_queue **out,
         sqlite3_extended_result_codes(q->db, 1);
         sqlite3_busy_timeout(q->db, 5000);
         if (!q->read_only) {
-            rc = q_exec(q, "PRAGMA journal_mode=WAL", cfg->path);
+            rc = q_set_wal(q, cfg->path);
             if (rc == 0)
                 rc = q_exec(q, q->no_sync ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=FULL",
                             cfg->path);
