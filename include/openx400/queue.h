@@ -70,8 +70,8 @@ typedef enum ox_queue_kind {
     OX_QUEUE_KIND_PROBE = 2,
 } ox_queue_kind;
 
-/* X.411 Priority ::= INTEGER { normal(0), non-urgent(1), urgent(2) } is mapped so that the
- * natural order is the scheduling order: lower value goes first. */
+/* X.411 Priority ::= [APPLICATION 7] ENUMERATED { normal(0), non-urgent(1), urgent(2) } is mapped
+ * so that the natural order is the scheduling order: lower value goes first. */
 typedef enum ox_queue_priority {
     OX_QUEUE_PRIO_URGENT = 0,
     OX_QUEUE_PRIO_NORMAL = 1,
