@@ -100,6 +100,10 @@ int ox_hex_decode(ox_buf *out, const char *text);
 /* Writes at most |cap|-1 hex digits of |s| to |dst| and a NUL; returns the digits written. */
 size_t ox_hex_encode(char *dst, size_t cap, ox_span s);
 
+/* Copies |src| into |dst| (|cap| bytes, always NUL-terminated when cap > 0), cutting it if
+ * needed. Returns strlen(src), so a result >= cap means it was cut. */
+size_t ox_strlcpy(char *dst, const char *src, size_t cap);
+
 #define OX_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #ifdef NDEBUG

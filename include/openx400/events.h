@@ -78,7 +78,7 @@ typedef struct ox_eventlog {
     FILE *file; /* JSON lines, appended and flushed per event */
     bool syslog;
     uint8_t level[OX_CAT_COUNT];
-    char source[40];  /* "MTA SITEA" */
+    char source[80];  /* "MTA SITEA" */
     uint64_t written; /* events written since open */
 } ox_eventlog;
 

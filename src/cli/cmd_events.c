@@ -176,10 +176,10 @@ int cmd_events(int argc, char **argv)
     while (fgets(line, sizeof(line), f)) {
         char v[1200];
         if (ids[0]) {
-            char want[24];
-            if (!json_field(line, "id", v, sizeof(v)))
+            char want[24] = ",";
+            if (!json_field(line, "id", want + 1, sizeof(want) - 2))
                 continue;
-            snprintf(want, sizeof(want), ",%s,", v);
+            strcat(want, ",");
             if (!strstr(ids, want))
                 continue;
         }

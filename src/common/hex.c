@@ -1,4 +1,4 @@
-/* hex.c - hex text to bytes and back, for test vectors and event-log dumps */
+/* hex.c - hex text to bytes and back (test vectors, event-log dumps), and a bounded string copy */
 #include "openx400/common.h"
 
 static int hex_digit(char c)
@@ -51,5 +51,19 @@ size_t ox_hex_encode(char *dst, size_t cap, ox_span s)
         dst[n++] = digits[s.p[i] & 15];
     }
     dst[n] = '\0';
+    return n;
+}
+
+size_t ox_strlcpy(char *dst, const char *src, size_t cap)
+{
+    size_t n = 0;
+    while (src[n])
+        n++;
+    if (cap) {
+        size_t k = n < cap - 1 ? n : cap - 1;
+        for (size_t i = 0; i < k; i++)
+            dst[i] = src[i];
+        dst[k] = '\0';
+    }
     return n;
 }

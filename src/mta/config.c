@@ -202,7 +202,9 @@ static char *read_line(char *str, int num, void *stream)
         return NULL;
     line[n] = '\0';
     st->line++;
-    snprintf(st->raw, sizeof(st->raw), "%s", line);
+    size_t keep = n < sizeof(st->raw) - 1 ? n : sizeof(st->raw) - 1;
+    memcpy(st->raw, line, keep);
+    st->raw[keep] = '\0';
     if (n >= cap) {
         diag_add(st, st->line, true,
                  "line is %zu characters long, at most %zu are read; shorten it (a long "

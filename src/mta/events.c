@@ -221,7 +221,7 @@ bool ox_event_emit(ox_eventlog *log, uint64_t unix_ms, ox_event_id id, const ox_
     time_t secs = (time_t)(unix_ms / 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);
-    char when[40];
+    char when[64];
     snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
              (unsigned)(unix_ms % 1000));
@@ -229,7 +229,7 @@ bool ox_event_emit(ox_eventlog *log, uint64_t unix_ms, ox_event_id id, const ox_
         FILE *f = log->file;
         fprintf(f, "{\"time\":\"%s\",\"id\":%u,\"name\":\"%s\",\"source\":", when, (unsigned)id,
                 def->name);
-        json_str(f, log->source, 40);
+        json_str(f, log->source, sizeof(log->source));
         fprintf(f, ",\"category\":\"%s\",\"level\":\"%s\"", ox_log_category_name(def->category),
                 ox_log_level_name(def->level));
         if (ctx && ctx->ltab > 0)

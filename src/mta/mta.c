@@ -132,7 +132,7 @@ static void here_trace(ox_mta *m, uint64_t now_ms, ox_p1_trace *t)
 {
     memset(t, 0, sizeof(*t));
     t->gdi = m->gdi;
-    snprintf(t->mta, sizeof(t->mta), "%s", m->cfg->name);
+    ox_strlcpy(t->mta, m->cfg->name, sizeof(t->mta));
     t->arrival = (ox_p1_time)(now_ms / 1000);
 }
 

@@ -257,7 +257,7 @@ static int read_impl(ox_ber_rd *s, ox_span *v)
 
 static int read_aarq(ox_ber_rd *s, size_t max_ext, ox_acse_aarq *a)
 {
-    int rc, num, last = -1;
+    int rc, num = -1, last = -1;
     bool have_ctx = false;
     while ((rc = next_ctx(s, last, &num)) == 0 && num >= 0) {
         switch (num) {
@@ -313,7 +313,7 @@ static int read_result_diag(ox_ber_rd *s, ox_acse_aare *a)
 
 static int read_aare(ox_ber_rd *s, size_t max_ext, ox_acse_aare *a)
 {
-    int rc, num, last = -1;
+    int rc, num = -1, last = -1;
     unsigned need = 0;
     while ((rc = next_ctx(s, last, &num)) == 0 && num >= 0) {
         switch (num) {
@@ -357,7 +357,7 @@ static int read_aare(ox_ber_rd *s, size_t max_ext, ox_acse_aare *a)
 
 static int read_rlrx(ox_ber_rd *s, size_t max_ext, ox_acse_rlrx *a)
 {
-    int rc, num, last = -1;
+    int rc, num = -1, last = -1;
     while ((rc = next_ctx(s, last, &num)) == 0 && num >= 0) {
         if (num == 0) {
             rc = ox_ber_read_int(s, OX_ACSE_TAG_REASON, &a->reason.v);
@@ -378,7 +378,7 @@ static int read_rlrx(ox_ber_rd *s, size_t max_ext, ox_acse_rlrx *a)
 
 static int read_abrt(ox_ber_rd *s, size_t max_ext, ox_acse_abrt *a)
 {
-    int rc, num, last = -1;
+    int rc, num = -1, last = -1;
     bool have_source = false;
     while ((rc = next_ctx(s, last, &num)) == 0 && num >= 0) {
         if (num == 0) {
