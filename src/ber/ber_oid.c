@@ -11,14 +11,17 @@
 
 bool ox_oid_eq(const ox_oid *a, const ox_oid *b)
 {
+    if (OX_NEVER(a->n > OX_OID_MAX_ARCS || b->n > OX_OID_MAX_ARCS))
+        return false;
     return a->n == b->n && memcmp(a->arc, b->arc, a->n * sizeof(a->arc[0])) == 0;
 }
 
 static bool oid_valid(const ox_oid *oid)
 {
+    /* Under arc 2 the second arc may use all 32 bits: the first subidentifier (80 + arc)
+     * is encoded from 64 bits, and ox_oid_decode accepts the same range. */
     return oid->n >= 2 && oid->n <= OX_OID_MAX_ARCS && oid->arc[0] <= 2 &&
-           (oid->arc[0] == 2 || oid->arc[1] <= 39) &&
-           (oid->arc[0] < 2 || oid->arc[1] <= UINT32_MAX - 80);
+           (oid->arc[0] == 2 || oid->arc[1] <= 39);
 }
 
 int ox_oid_from_text(ox_oid *oid, const char *text)
@@ -50,6 +53,11 @@ int ox_oid_from_text(ox_oid *oid, const char *text)
 int ox_oid_to_text(const ox_oid *oid, char *dst, size_t cap)
 {
     size_t n = 0;
+    if (oid->n > OX_OID_MAX_ARCS) {
+        if (cap)
+            dst[0] = '\0';
+        return OX_E_ARG;
+    }
     for (size_t i = 0; i < oid->n; i++) {
         int w = snprintf(dst + n, cap - n, i ? ".%u" : "%u", (unsigned)oid->arc[i]);
         if (w < 0 || (size_t)w >= cap - n) {

@@ -157,17 +157,18 @@ static int parse_header(const ox_ber_rd *rd, const uint8_t *p, const uint8_t *en
     return 0;
 }
 
-/* Finds the end-of-contents that closes the indefinite element whose contents start at
- * |content|. Iterative: |level| counts open indefinite elements, bounded by the depth limit
- * (|depth| is the depth of the element itself). */
-static int find_eoc(const ox_ber_rd *rd, const uint8_t *content, const uint8_t *end, unsigned depth,
-                    const uint8_t **eoc)
+/* Finds the end-of-contents that closes the indefinite element at |elem| whose contents
+ * start at |content|. Iterative: |level| counts open indefinite elements, bounded by the
+ * depth limit (|depth| is the depth of the element itself, so a nested indefinite element
+ * at |level| has depth |depth| + |level|, allowed up to max_depth as ox_ber_enter allows). */
+static int find_eoc(const ox_ber_rd *rd, const uint8_t *elem, const uint8_t *content,
+                    const uint8_t *end, unsigned depth, const uint8_t **eoc)
 {
     const uint8_t *p = content;
     unsigned level = 1;
     for (;;) {
         if (p >= end)
-            return FAIL(rd, content, OX_BER_R_EOC_MISSING);
+            return FAIL(rd, elem, OX_BER_R_EOC_MISSING);
         if (p[0] == 0) {
             if (end - p < 2)
                 return FAIL(rd, p, OX_BER_R_TRUNC_LEN);
@@ -185,7 +186,7 @@ static int find_eoc(const ox_ber_rd *rd, const uint8_t *content, const uint8_t *
         if (rc)
             return rc;
         if (h.indefinite) {
-            if (depth + level >= rd->lim.max_depth)
+            if (depth + level > rd->lim.max_depth)
                 return FAIL(rd, p, OX_BER_R_DEPTH);
             level++;
             p = h.content;
@@ -202,8 +203,10 @@ int ox_ber_peek(const ox_ber_rd *rd, ox_ber_tlv *tlv)
     const uint8_t *p = rd->p;
     if (p >= rd->end)
         return FAIL(rd, p, OX_BER_R_TRUNC_TAG);
-    if (p[0] == 0 && rd->end - p >= 2 && p[1] == 0)
-        return FAIL(rd, p, OX_BER_R_UNEXPECTED_EOC);
+    /* X.690 8.1.5: identifier 0x00 (universal 0, reserved) only ever starts the two-octet
+     * end-of-contents; with any other length it is a malformed end-of-contents. */
+    if (p[0] == 0 && rd->end - p >= 2)
+        return FAIL(rd, p, p[1] == 0 ? OX_BER_R_UNEXPECTED_EOC : OX_BER_R_BAD_EOC);
     ber_hdr h;
     int rc = parse_header(rd, p, rd->end, &h);
     if (rc)
@@ -213,7 +216,7 @@ int ox_ber_peek(const ox_ber_rd *rd, ox_ber_tlv *tlv)
     tlv->indefinite = h.indefinite;
     if (h.indefinite) {
         const uint8_t *eoc;
-        if ((rc = find_eoc(rd, h.content, rd->end, rd->depth + 1, &eoc)) != 0)
+        if ((rc = find_eoc(rd, p, h.content, rd->end, rd->depth + 1, &eoc)) != 0)
             return rc;
         tlv->value = ox_span_of(h.content, (size_t)(eoc - h.content));
         tlv->whole = ox_span_of(p, (size_t)(eoc + 2 - p));

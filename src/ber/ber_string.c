@@ -27,8 +27,8 @@ static int seg_append(const ox_ber_rd *rd, const uint8_t *at, ox_buf *out, ox_sp
 
 /* Reassembles a string whose segments carry universal tag |seg_tag|. For BIT STRING
  * (|bits|) each segment starts with an unused-bits octet that must be 0 except in the last. */
-static int read_segmented(ox_ber_rd *rd, uint32_t tag, uint32_t seg_tag, bool bits, ox_buf *out,
-                          unsigned *unused)
+static int read_segments(ox_ber_rd *rd, uint32_t tag, uint32_t seg_tag, bool bits, ox_buf *out,
+                         unsigned *unused)
 {
     ox_ber_tlv t;
     int rc = ox_ber_expect(rd, tag, -1, &t);
@@ -96,6 +96,21 @@ static int read_segmented(ox_ber_rd *rd, uint32_t tag, uint32_t seg_tag, bool bi
     if (unused)
         *unused = last_unused;
     return 0;
+}
+
+/* The same, leaving |out| and the reader as they were when it fails. */
+static int read_segmented(ox_ber_rd *rd, uint32_t tag, uint32_t seg_tag, bool bits, ox_buf *out,
+                          unsigned *unused)
+{
+    const uint8_t *p = rd->p;
+    size_t len = out->len;
+    int rc = read_segments(rd, tag, seg_tag, bits, out, unused);
+    if (rc) {
+        rd->p = p;
+        if (out->len > len)
+            out->len = len;
+    }
+    return rc;
 }
 
 int ox_ber_read_octets(ox_ber_rd *rd, uint32_t tag, ox_buf *out)
@@ -206,6 +221,7 @@ int ox_ber_read_string(ox_ber_rd *rd, uint32_t tag, ox_ber_strtype type, ox_buf 
     ox_span got = {out->p ? out->p + start : NULL, out->len - start};
     if (!ox_ber_str_valid(type, got)) {
         out->len = start;
+        rd->p = at;
         return FAIL(rd, at, OX_BER_R_BAD_CHAR);
     }
     return 0;
@@ -215,10 +231,21 @@ int ox_ber_read_cstr(ox_ber_rd *rd, uint32_t tag, ox_ber_strtype type, char *dst
 {
     if (OX_NEVER(cap == 0))
         return OX_E_ARG;
+    const uint8_t *at = rd->p;
     ox_buf b;
     ox_buf_init(&b, NULL, dst, cap);
-    b.max = cap - 1; /* keeps the buffer in |dst|: it never grows onto the heap */
+    /* The ceiling keeps the buffer in |dst|: it never grows onto the heap. max 0 would mean
+     * "no ceiling", so for cap 1 the ceiling is 1 and a one-byte string is refused below. */
+    b.max = cap > 1 ? cap - 1 : 1;
     int rc = ox_ber_read_string(rd, tag, type, &b);
+    if (rc == 0 && b.len > cap - 1) {
+        rd->p = at;
+        rc = FAIL(rd, at, OX_BER_R_SIZE);
+    } else if (rc == 0 && memchr(dst, 0, b.len)) {
+        /* A NUL would silently cut the C string ("abc\0evil" read as "abc"). */
+        rd->p = at;
+        rc = FAIL(rd, at, OX_BER_R_BAD_CHAR);
+    }
     dst[rc == 0 ? b.len : 0] = '\0';
     ox_buf_free(&b);
     return rc;

@@ -88,31 +88,39 @@ int ox_ber_parse_gentime(ox_span s, ox_ber_time *t)
         !digits(s.p + 6, 2, &t->day) || !digits(s.p + 8, 2, &t->hour))
         return OX_E_PEER;
     size_t i = 10;
+    int64_t unit_ms = 3600000; /* what a fraction is a fraction of (X.680 46.2 b, c) */
     if (s.len - i >= 2 && s.p[i] >= '0' && s.p[i] <= '9') {
         if (!digits(s.p + i, 2, &t->minute))
             return OX_E_PEER;
         i += 2;
+        unit_ms = 60000;
         if (s.len - i >= 2 && s.p[i] >= '0' && s.p[i] <= '9') {
             if (!digits(s.p + i, 2, &t->second))
                 return OX_E_PEER;
             i += 2;
+            unit_ms = 1000;
         }
     }
     if (i < s.len && (s.p[i] == '.' || s.p[i] == ',')) {
+        /* Up to nine digits count (millisecond precision of an hour needs seven); more are
+         * allowed and ignored. The fraction fills the fields below its unit, which are 0. */
         i++;
         size_t nd = 0;
-        int ms = 0;
+        int64_t num = 0, den = 1;
         while (i < s.len && s.p[i] >= '0' && s.p[i] <= '9') {
-            if (nd < 3)
-                ms = ms * 10 + (s.p[i] - '0');
+            if (nd < 9) {
+                num = num * 10 + (s.p[i] - '0');
+                den *= 10;
+            }
             nd++;
             i++;
         }
         if (nd == 0)
             return OX_E_PEER;
-        for (size_t k = nd; k < 3; k++)
-            ms *= 10;
-        t->millis = ms;
+        int64_t ms = num * unit_ms / den;
+        t->minute += (int)(ms / 60000);
+        t->second += (int)(ms / 1000 % 60);
+        t->millis = (int)(ms % 1000);
     }
     if (i < s.len && !parse_zone(s.p + i, s.len - i, true, t))
         return OX_E_PEER;
@@ -184,28 +192,54 @@ int ox_ber_read_gentime(ox_ber_rd *rd, uint32_t tag, ox_ber_time *t)
     return read_time(rd, tag ? tag : OX_BER_UNIV(OX_BER_T_GENERALIZED_TIME), t, true);
 }
 
-/* Writes |t| converted to UTC. */
+/* Writes |t| converted to UTC, in the DER forms (X.690 11.7, 11.8): seconds always present,
+ * "Z", and a fraction only when non-zero, without trailing zeros. A time we would refuse to
+ * read (invalid date, offset beyond +-23:59, millis outside 0..999, year outside the type's
+ * range after conversion) sets w->err to OX_E_ARG instead. */
 static void put_time(ox_buf *w, uint32_t tag, const ox_ber_time *t, bool gen)
 {
-    ox_ber_time u;
-    ox_ber_time_from_unix(ox_ber_time_to_unix(t), &u);
-    char text[32];
-    int n;
-    if (gen && t->millis)
-        n = snprintf(text, sizeof(text), "%04d%02d%02d%02d%02d%02d.%03dZ", u.year, u.month, u.day,
-                     u.hour, u.minute, u.second, t->millis % 1000);
-    else if (gen)
-        n = snprintf(text, sizeof(text), "%04d%02d%02d%02d%02d%02dZ", u.year, u.month, u.day,
-                     u.hour, u.minute, u.second);
-    else
-        n = snprintf(text, sizeof(text), "%02d%02d%02d%02d%02d%02dZ", u.year % 100, u.month, u.day,
-                     u.hour, u.minute, u.second);
-    if (n < 0 || (size_t)n >= sizeof(text) || (!gen && (u.year < 1950 || u.year > 2049))) {
-        if (!w->err)
-            w->err = OX_E_ARG;
+    if (w->err)
+        return;
+    if (!fields_valid(t) || t->hour < 0 || t->minute < 0 || t->second < 0 || t->millis < 0 ||
+        t->millis > 999 || t->utc_offset_min < -(23 * 60 + 59) ||
+        t->utc_offset_min > 23 * 60 + 59) {
+        w->err = OX_E_ARG;
         return;
     }
-    ox_ber_put_prim(w, tag, text, (size_t)n);
+    ox_ber_time u;
+    ox_ber_time_from_unix(ox_ber_time_to_unix(t), &u);
+    if (gen ? (u.year < 0 || u.year > 9999) : (u.year < 1950 || u.year > 2049)) {
+        w->err = OX_E_ARG;
+        return;
+    }
+    char text[32];
+    int n;
+    if (gen)
+        n = snprintf(text, sizeof(text), "%04d%02d%02d%02d%02d%02d", u.year, u.month, u.day, u.hour,
+                     u.minute, u.second);
+    else
+        n = snprintf(text, sizeof(text), "%02d%02d%02d%02d%02d%02d", u.year % 100, u.month, u.day,
+                     u.hour, u.minute, u.second);
+    if (OX_NEVER(n < 0 || (size_t)n + 6 > sizeof(text))) {
+        w->err = OX_E_ARG;
+        return;
+    }
+    size_t len = (size_t)n;
+    if (gen && t->millis) {
+        int ms = t->millis, digits_n = 3;
+        while (ms % 10 == 0) {
+            ms /= 10;
+            digits_n--;
+        }
+        text[len++] = '.';
+        for (int k = digits_n - 1; k >= 0; k--) {
+            text[len + (size_t)k] = (char)('0' + ms % 10);
+            ms /= 10;
+        }
+        len += (size_t)digits_n;
+    }
+    text[len++] = 'Z';
+    ox_ber_put_prim(w, tag, text, len);
 }
 
 void ox_ber_put_utctime(ox_buf *w, uint32_t tag, const ox_ber_time *t)
