@@ -53,6 +53,8 @@ int ox_oid_from_text(ox_oid *oid, const char *text)
 int ox_oid_to_text(const ox_oid *oid, char *dst, size_t cap)
 {
     size_t n = 0;
+    if (!dst || cap == 0)
+        return OX_E_LIMIT; /* no room even for the NUL */
     if (oid->n > OX_OID_MAX_ARCS) {
         if (cap)
             dst[0] = '\0';
