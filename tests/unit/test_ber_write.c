@@ -92,9 +92,16 @@ static void test_open_close_lengths(void **state)
         size_t n;
         const char *len;
     } cases[] = {
-        {0, "00"},           {1, "01"},           {127, "7f"},         {128, "8180"},
-        {255, "81ff"},       {256, "820100"},     {65535, "82ffff"},   {65536, "83010000"},
-        {16777215, "83ffffff"}, {16777216, "8401000000"},
+        {0, "00"},
+        {1, "01"},
+        {127, "7f"},
+        {128, "8180"},
+        {255, "81ff"},
+        {256, "820100"},
+        {65535, "82ffff"},
+        {65536, "83010000"},
+        {16777215, "83ffffff"},
+        {16777216, "8401000000"},
     };
     for (size_t i = 0; i < OX_ARRAY_LEN(cases); i++)
         check_open_close(cases[i].n, cases[i].len);
@@ -384,9 +391,12 @@ static void test_alloc_fail_reader(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_close_lengths), cmocka_unit_test(test_nested_close),
-        cmocka_unit_test(test_headers),            cmocka_unit_test(test_sticky_error),
-        cmocka_unit_test(test_alloc_fail_writer),  cmocka_unit_test(test_alloc_fail_reader),
+        cmocka_unit_test(test_open_close_lengths),
+        cmocka_unit_test(test_nested_close),
+        cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_sticky_error),
+        cmocka_unit_test(test_alloc_fail_writer),
+        cmocka_unit_test(test_alloc_fail_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
