@@ -189,7 +189,8 @@ bool ox_oid_eq(const ox_oid *a, const ox_oid *b);
 /* "2.6.0.1.6" -> oid. Returns 0 or OX_E_ARG (syntax, first arc > 2, second arc > 39 under
  * 0/1, arc > 2^32-1, too many arcs). */
 int ox_oid_from_text(ox_oid *oid, const char *text);
-/* Writes dotted text and a NUL; returns the length, or OX_E_LIMIT if |cap| is too small. */
+/* Writes dotted text and a NUL; returns the length, OX_E_LIMIT if |cap| is too small (|dst|
+ * then holds "" when cap > 0), or OX_E_ARG if oid->n > OX_OID_MAX_ARCS. */
 int ox_oid_to_text(const ox_oid *oid, char *dst, size_t cap);
 /* Content octets <-> oid (no tag, no length). */
 int ox_oid_decode(ox_oid *oid, ox_span content, ox_ber_reason *why);
@@ -217,7 +218,9 @@ typedef enum ox_ber_strtype {
 bool ox_ber_str_valid(ox_ber_strtype type, ox_span s);
 /* Reads a string of |type| (tag 0 = the type's universal tag) into |out| (appended, no NUL). */
 int ox_ber_read_string(ox_ber_rd *rd, uint32_t tag, ox_ber_strtype type, ox_buf *out);
-/* The same into a fixed char array with a NUL; longer than cap-1 -> OX_E_LIMIT (SIZE). */
+/* The same into a fixed char array with a NUL; longer than cap-1 -> OX_E_LIMIT (SIZE); a NUL
+ * octet inside (IA5, Teletex, General allow one) -> OX_E_PEER (BAD_CHAR), since it would cut
+ * the C string. On failure |dst| is "". */
 int ox_ber_read_cstr(ox_ber_rd *rd, uint32_t tag, ox_ber_strtype type, char *dst, size_t cap);
 
 /* UTCTime and GeneralizedTime. */
@@ -228,6 +231,9 @@ typedef struct ox_ber_time {
     int utc_offset_min; /* from +hhmm/-hhmm, 0 for Z */
     bool has_zone;      /* Z or an offset was present (local time otherwise) */
 } ox_ber_time;
+/* Parse the text of a time value; return 0 or OX_E_PEER (syntax, invalid date, zone).
+ * UTCTime: YYMMDDhhmm[ss](Z|+-hhmm). GeneralizedTime: YYYYMMDDhh[mm[ss]][(.|,)f+][Z|+-hh[mm]];
+ * a fraction is of the last unit given (hour, minute or second), kept to milliseconds. */
 int ox_ber_parse_utctime(ox_span text, ox_ber_time *t);
 int ox_ber_parse_gentime(ox_span text, ox_ber_time *t);
 /* Seconds since 1970-01-01T00:00:00Z (local time taken as UTC). */
@@ -258,7 +264,10 @@ void ox_ber_put_bits(ox_buf *w, uint32_t tag, ox_span bytes, unsigned unused);
  * OX_E_ARG: we never send what we would refuse. */
 void ox_ber_put_string(ox_buf *w, uint32_t tag, ox_ber_strtype type, ox_span s);
 void ox_ber_put_cstr(ox_buf *w, uint32_t tag, ox_ber_strtype type, const char *s);
-/* UTCTime "YYMMDDhhmmssZ" and GeneralizedTime "YYYYMMDDhhmmss[.fff]Z" from a UTC time. */
+/* UTCTime "YYMMDDhhmmssZ" and GeneralizedTime "YYYYMMDDhhmmss[.f]Z" (DER: converted to UTC,
+ * fraction only when millis != 0, without trailing zeros). An invalid date, millis outside
+ * 0..999, an offset beyond +-23:59, or a UTC year outside 1950..2049 (UTCTime) or 0..9999 set
+ * w->err to OX_E_ARG. */
 void ox_ber_put_utctime(ox_buf *w, uint32_t tag, const ox_ber_time *t);
 void ox_ber_put_gentime(ox_buf *w, uint32_t tag, const ox_ber_time *t);
 /* Copies an already-encoded element (an unknown extension kept byte-exact). */
