@@ -215,7 +215,7 @@ int ox_ber_peek(const ox_ber_rd *rd, ox_ber_tlv *tlv)
     tlv->constructed = h.constructed;
     tlv->indefinite = h.indefinite;
     if (h.indefinite) {
-        const uint8_t *eoc;
+        const uint8_t *eoc = NULL;
         if ((rc = find_eoc(rd, p, h.content, rd->end, rd->depth + 1, &eoc)) != 0)
             return rc;
         tlv->value = ox_span_of(h.content, (size_t)(eoc - h.content));
