@@ -575,6 +575,9 @@ static void close_fin(int fd)
     if (fd < 0)
         return;
     shutdown(fd, SHUT_WR);
+    uint8_t sink[4096]; /* closing with unread data would send RST, not FIN */
+    while (recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0)
+        ;
     close(fd);
 }
 
@@ -589,6 +592,16 @@ static int outq(int fd)
     (void)fd;
 #endif
     return 0;
+}
+
+/* Takes and returns |fd|'s pending error (SO_ERROR), 0 if none. */
+static int sock_error(int fd)
+{
+    int e = 0;
+    socklen_t el = sizeof e;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) != 0)
+        return errno;
+    return e;
 }
 
 static void conn_end(proxy *p, conn *c, const char *how)
@@ -867,9 +880,7 @@ static void conn_step(proxy *p, conn *c, short crev, short srev, uint64_t now)
     if (c->state == C_CONNECTING) {
         if (!(srev & (POLLOUT | POLLERR | POLLHUP)))
             return;
-        int e = 0;
-        socklen_t el = sizeof e;
-        if (getsockopt(c->sfd, SOL_SOCKET, SO_ERROR, &e, &el) != 0 || e != 0) {
+        if (sock_error(c->sfd) != 0) {
             conn_cut(p, c, 1, "connect-failed");
             return;
         }
@@ -899,7 +910,16 @@ static void conn_step(proxy *p, conn *c, short crev, short srev, uint64_t now)
             conn_end(p, c, c->first_close);
         return;
     }
-    /* C_OPEN or C_DRAIN: reads */
+    /* C_OPEN or C_DRAIN: a pending socket error is a reset even when we are not reading */
+    if ((crev & POLLERR) && sock_error(c->cfd)) {
+        conn_cut(p, c, 1, "client-reset");
+        return;
+    }
+    if ((srev & POLLERR) && sock_error(c->sfd)) {
+        conn_cut(p, c, 1, "server-reset");
+        return;
+    }
+    /* reads */
     if (crev & (POLLIN | POLLHUP | POLLERR)) {
         ssize_t n = conn_read(c, &c->up, c->cfd, 0, now);
         if (n == 0)
