@@ -739,6 +739,13 @@ static void accept_one(proxy *p, uint64_t now)
     p->accepted++;
     if (c == NULL) {
         fprintf(stderr, "faultproxy: more than %u connections at once; refusing one\n", MAX_CONNS);
+        if (p->log != NULL) {
+            fprintf(p->log,
+                    "conn=%llu up=0 down=0 dropped_up=0 dropped_down=0 fault=none "
+                    "end=over-capacity\n",
+                    (unsigned long long)p->accepted);
+            fflush(p->log);
+        }
         close_rst(fd);
         return;
     }
