@@ -1210,8 +1210,11 @@ static int run(proxy *p)
                 conn_step(p, c, crev, srev, now);
         }
         if (p->lfd >= 0 && (pfd[0].revents & POLLIN))
-            for (int k = 0; k < 16; k++)
+            for (int k = 0; k < 16; k++) {
+                if (p->o.max_connections && p->accepted >= p->o.max_connections)
+                    break; /* the rest wait in the backlog and are reset when we close it */
                 accept_one(p, now);
+            }
     }
     for (size_t k = 0; k < MAX_CONNS; k++)
         if (p->conns[k].state != C_FREE)
