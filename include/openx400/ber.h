@@ -77,7 +77,8 @@ typedef enum ox_ber_reason {
     OX_BER_R_EOC_MISSING = 8,     /* indefinite element without its end-of-contents */
     OX_BER_R_UNEXPECTED_EOC = 9,  /* end-of-contents where an element was expected */
     OX_BER_R_BAD_EOC = 10,        /* end-of-contents with a non-zero length */
-    OX_BER_R_BAD_TAG = 11,        /* high-tag form for a low number, leading 0x80, too big */
+    OX_BER_R_BAD_TAG = 11,        /* high-tag form for a low number, leading 0x80, too big, or a
+                                     constructed UNIVERSAL 0 */
     OX_BER_R_UNEXPECTED_TAG = 12, /* the element is not the one the grammar requires */
     OX_BER_R_WRONG_FORM = 13,     /* primitive where constructed is required or the reverse */
     OX_BER_R_LEFTOVER = 14,       /* bytes left in a scope that must be fully consumed */
@@ -108,7 +109,7 @@ typedef struct ox_ber_limits {
     size_t max_size;    /* whole input and any reassembled value; 0 = OX_BER_DEFAULT_MAX_SIZE */
     bool der;           /* refuse what DER forbids: long lengths not minimal, indefinite
                            lengths, constructed strings, BOOLEAN true other than 0xFF,
-                           INTEGERs not minimal */
+                           INTEGERs not minimal, times not in the X.690 11.7/11.8 form */
 } ox_ber_limits;
 
 /* Why these defaults: X.400 envelopes nest about 12 deep (trace -> domain -> ORName ->
@@ -239,12 +240,18 @@ int ox_ber_parse_gentime(ox_span text, ox_ber_time *t);
 /* Seconds since 1970-01-01T00:00:00Z (local time taken as UTC). */
 int64_t ox_ber_time_to_unix(const ox_ber_time *t);
 void ox_ber_time_from_unix(int64_t secs, ox_ber_time *t);
+/* Reads a time element (tag 0 = the universal tag): 0, or OX_E_PEER with BAD_TIME (text the
+ * parser refuses; with limits.der, also any form but YYMMDDhhmmssZ and
+ * YYYYMMDDhhmmss[.f]Z with no trailing zero), BAD_CHAR, or the string readers' errors; a text
+ * longer than 39 octets is OX_E_LIMIT (SIZE). On failure the reader has not moved. */
 int ox_ber_read_utctime(ox_ber_rd *rd, uint32_t tag, ox_ber_time *t);
 int ox_ber_read_gentime(ox_ber_rd *rd, uint32_t tag, ox_ber_time *t);
 
 /* ---- Writer: all functions append to |w|; errors are sticky in w->err. ---- */
 
-/* Identifier octets and a length, for callers that stream contents of known length. */
+/* Identifier octets and a length, for callers that stream contents of known length.
+ * Every writer refuses tag OX_BER_UNIV(0) (reserved for end-of-contents: ox_ber_put_eoc)
+ * with w->err = OX_E_ARG; the typed put_* functions take tag 0 as their universal tag. */
 void ox_ber_put_header(ox_buf *w, uint32_t tag, bool constructed, size_t len);
 /* Opens a constructed element; returns the mark to give to ox_ber_close. */
 size_t ox_ber_open(ox_buf *w, uint32_t tag);

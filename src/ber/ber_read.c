@@ -124,6 +124,11 @@ static int parse_header(const ox_ber_rd *rd, const uint8_t *p, const uint8_t *en
         if (num < 0x1f)
             return FAIL(rd, start, OX_BER_R_BAD_TAG);
     }
+    /* X.680 8.6, Table 1: UNIVERSAL 0 is reserved for the end-of-contents octets (00 00,
+     * primitive, which the callers handle before parsing a header); constructed it is no
+     * element at all. */
+    if (id == 0x20)
+        return FAIL(rd, start, OX_BER_R_BAD_TAG);
     h->tag = OX_BER_TAG(id >> 6, num);
 
     if (p >= end)

@@ -127,8 +127,10 @@ int ox_ber_parse_gentime(ox_span s, ox_ber_time *t)
     return fields_valid(t) ? 0 : OX_E_PEER;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+ * 64-bit throughout, so out-of-range fields from a caller give a wrong number, never an
+ * overflow. */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -141,7 +143,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 int64_t ox_ber_time_to_unix(const ox_ber_time *t)
 {
     int64_t days = days_from_civil(t->year, t->month, t->day);
-    return days * 86400 + t->hour * 3600 + t->minute * 60 + t->second -
+    return days * 86400 + (int64_t)t->hour * 3600 + (int64_t)t->minute * 60 + t->second -
            (int64_t)t->utc_offset_min * 60;
 }
 
@@ -169,6 +171,27 @@ void ox_ber_time_from_unix(int64_t secs, ox_ber_time *t)
     t->has_zone = true;
 }
 
+/* The DER forms (X.690 11.8 UTCTime: YYMMDDhhmmssZ; 11.7 GeneralizedTime:
+ * YYYYMMDDhhmmss[.f]Z with '.', at least one fraction digit and no trailing zero) of a text
+ * the parser already accepted. */
+static bool der_time_form(ox_span s, bool gen)
+{
+    size_t secs_end = gen ? 14 : 12; /* digits up to and including the seconds */
+    if (s.len < secs_end + 1 || s.p[s.len - 1] != 'Z')
+        return false;
+    for (size_t i = 0; i < secs_end; i++)
+        if (s.p[i] < '0' || s.p[i] > '9')
+            return false;
+    if (s.len == secs_end + 1)
+        return true;
+    if (!gen || s.p[secs_end] != '.' || s.len < secs_end + 3)
+        return false;
+    for (size_t i = secs_end + 1; i < s.len - 1; i++)
+        if (s.p[i] < '0' || s.p[i] > '9')
+            return false;
+    return s.p[s.len - 2] != '0';
+}
+
 static int read_time(ox_ber_rd *rd, uint32_t tag, ox_ber_time *t, bool gen)
 {
     const uint8_t *at = rd->p;
@@ -177,8 +200,11 @@ static int read_time(ox_ber_rd *rd, uint32_t tag, ox_ber_time *t, bool gen)
     if (rc)
         return rc;
     ox_span s = ox_span_of(text, strlen(text));
-    if ((gen ? ox_ber_parse_gentime(s, t) : ox_ber_parse_utctime(s, t)) != 0)
+    if ((gen ? ox_ber_parse_gentime(s, t) : ox_ber_parse_utctime(s, t)) != 0 ||
+        (rd->lim.der && !der_time_form(s, gen))) {
+        rd->p = at;
         return ox_ber_fail(rd, at, OX_BER_R_BAD_TIME, __LINE__);
+    }
     return 0;
 }
 

@@ -16,6 +16,12 @@ static void set_err(ox_buf *w, int err)
 
 static void put_tag(ox_buf *w, uint32_t tag, bool constructed)
 {
+    /* UNIVERSAL 0 is the end-of-contents (ox_ber_put_eoc); as any other element the reader
+     * refuses it, so it is never written. */
+    if (tag == OX_BER_UNIV(0)) {
+        set_err(w, OX_E_ARG);
+        return;
+    }
     uint8_t id = (uint8_t)(OX_BER_TAG_CLASS(tag) << 6 | (constructed ? 0x20 : 0));
     uint32_t num = OX_BER_TAG_NUMBER(tag);
     if (num < 0x1f) {
