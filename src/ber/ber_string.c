@@ -137,7 +137,21 @@ static bool printable_char(uint8_t c)
 {
     if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
         return true;
-    return c != 0 && strchr(" '()+,-./:=?", c) != NULL;
+    switch (c) {
+    case ' ':
+    case '\'':
+    case '(':
+    case ')':
+    case '+':
+    case ',':
+    case '-':
+    case '.':
+    case '/':
+    case ':':
+    case '=':
+    case '?': return true;
+    default: return false;
+    }
 }
 
 /* RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF. */

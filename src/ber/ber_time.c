@@ -5,7 +5,6 @@
  * Standards: X.680 46 (GeneralizedTime), 47 (UTCTime); X.690 11.7-11.8 (DER forms we write). */
 #include "openx400/ber.h"
 
-#include <stdio.h>
 #include <string.h>
 
 static bool digits(const uint8_t *p, size_t n, int *v)
@@ -218,6 +217,16 @@ int ox_ber_read_gentime(ox_ber_rd *rd, uint32_t tag, ox_ber_time *t)
     return read_time(rd, tag ? tag : OX_BER_UNIV(OX_BER_T_GENERALIZED_TIME), t, true);
 }
 
+/* Writes |v| (0 <= v < 10^width) as |width| decimal digits at text[at]; returns the new end. */
+static size_t put_digits(char *text, size_t at, int v, size_t width)
+{
+    for (size_t k = width; k-- > 0;) {
+        text[at + k] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return at + width;
+}
+
 /* Writes |t| converted to UTC, in the DER forms (X.690 11.7, 11.8): seconds always present,
  * "Z", and a fraction only when non-zero, without trailing zeros. A time we would refuse to
  * read (invalid date, offset beyond +-23:59, millis outside 0..999, year outside the type's
@@ -238,19 +247,17 @@ static void put_time(ox_buf *w, uint32_t tag, const ox_ber_time *t, bool gen)
         w->err = OX_E_ARG;
         return;
     }
+    /* Every field is in range here (checked above), so fixed-width digits suffice. */
     char text[32];
-    int n;
+    size_t len = 0;
     if (gen)
-        n = snprintf(text, sizeof(text), "%04d%02d%02d%02d%02d%02d", u.year, u.month, u.day, u.hour,
-                     u.minute, u.second);
-    else
-        n = snprintf(text, sizeof(text), "%02d%02d%02d%02d%02d%02d", u.year % 100, u.month, u.day,
-                     u.hour, u.minute, u.second);
-    if (OX_NEVER(n < 0 || (size_t)n + 6 > sizeof(text))) {
-        w->err = OX_E_ARG;
-        return;
-    }
-    size_t len = (size_t)n;
+        len = put_digits(text, len, u.year / 100, 2);
+    len = put_digits(text, len, u.year % 100, 2);
+    len = put_digits(text, len, u.month, 2);
+    len = put_digits(text, len, u.day, 2);
+    len = put_digits(text, len, u.hour, 2);
+    len = put_digits(text, len, u.minute, 2);
+    len = put_digits(text, len, u.second, 2);
     if (gen && t->millis) {
         int ms = t->millis, digits_n = 3;
         while (ms % 10 == 0) {

@@ -8,36 +8,34 @@
  * Standards: X.690 8.1.2-8.1.5, 8.3, 10.1. */
 #include "openx400/ber.h"
 
+#include <string.h>
+
 static void set_err(ox_buf *w, int err)
 {
     if (!w->err)
         w->err = err;
 }
 
-static void put_tag(ox_buf *w, uint32_t tag, bool constructed)
+/* Identifier octets of |tag| into |dst|; returns how many (1..6), or 0 for UNIVERSAL 0,
+ * which is the end-of-contents (ox_ber_put_eoc) and, as any other element, refused by the
+ * reader, so never written. */
+static size_t encode_tag(uint8_t dst[6], uint32_t tag, bool constructed)
 {
-    /* UNIVERSAL 0 is the end-of-contents (ox_ber_put_eoc); as any other element the reader
-     * refuses it, so it is never written. */
-    if (tag == OX_BER_UNIV(0)) {
-        set_err(w, OX_E_ARG);
-        return;
-    }
+    if (tag == OX_BER_UNIV(0))
+        return 0;
     uint8_t id = (uint8_t)(OX_BER_TAG_CLASS(tag) << 6 | (constructed ? 0x20 : 0));
     uint32_t num = OX_BER_TAG_NUMBER(tag);
     if (num < 0x1f) {
-        ox_buf_put_u8(w, id | (uint8_t)num);
-        return;
+        dst[0] = id | (uint8_t)num;
+        return 1;
     }
-    ox_buf_put_u8(w, id | 0x1f);
-    uint8_t tmp[5];
+    dst[0] = id | 0x1f;
     size_t n = 0;
-    do {
-        tmp[n++] = (uint8_t)(num & 0x7f);
-        num >>= 7;
-    } while (num);
-    while (n > 1)
-        ox_buf_put_u8(w, tmp[--n] | 0x80);
-    ox_buf_put_u8(w, tmp[0]);
+    for (uint32_t v = num; v; v >>= 7)
+        n++;
+    for (size_t i = 0; i < n; i++)
+        dst[n - i] = (uint8_t)((num >> (7 * i)) & 0x7f) | (i ? 0x80 : 0);
+    return n + 1;
 }
 
 /* Length octets in the shortest form; returns how many were written to |dst| (<= 9). */
@@ -56,17 +54,30 @@ static size_t encode_len(uint8_t dst[9], size_t len)
     return n + 1;
 }
 
+/* Identifier octets and |len_octets| (1 or more) as one append. */
+static void put_id_len(ox_buf *w, uint32_t tag, bool constructed, const uint8_t *len_octets,
+                       size_t n)
+{
+    uint8_t h[6 + 9];
+    size_t t = encode_tag(h, tag, constructed);
+    if (t == 0) {
+        set_err(w, OX_E_ARG);
+        return;
+    }
+    memcpy(h + t, len_octets, n);
+    ox_buf_append(w, h, t + n);
+}
+
 void ox_ber_put_header(ox_buf *w, uint32_t tag, bool constructed, size_t len)
 {
     uint8_t l[9];
-    put_tag(w, tag, constructed);
-    ox_buf_append(w, l, encode_len(l, len));
+    put_id_len(w, tag, constructed, l, encode_len(l, len));
 }
 
 size_t ox_ber_open(ox_buf *w, uint32_t tag)
 {
-    put_tag(w, tag, true);
-    ox_buf_put_u8(w, 0); /* placeholder, patched by close */
+    static const uint8_t placeholder = 0; /* patched by close */
+    put_id_len(w, tag, true, &placeholder, 1);
     return w->err ? 0 : w->len;
 }
 
@@ -87,8 +98,8 @@ void ox_ber_close(ox_buf *w, size_t mark)
 
 void ox_ber_open_indef(ox_buf *w, uint32_t tag)
 {
-    put_tag(w, tag, true);
-    ox_buf_put_u8(w, 0x80);
+    static const uint8_t indefinite = 0x80;
+    put_id_len(w, tag, true, &indefinite, 1);
 }
 
 void ox_ber_put_eoc(ox_buf *w)
