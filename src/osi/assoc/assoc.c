@@ -749,6 +749,7 @@ int ox_assoc_transfer_resume(ox_assoc *a, const ox_assoc_rec *rec, uint64_t *off
     if (rec->serial == 0 && (rc = rttr_header(a, rec->length)) != 0)
         return rc; /* nothing confirmed: the framing goes again */
     tx_start(a, rec->length, at);
+    a->recover = false; /* one resumption per recovery association */
     /* The activity keeps its old identity for a further recovery (X.228 9.6.3). */
     a->rec = *rec;
     a->rec.offset = at;
@@ -929,6 +930,7 @@ int ox_assoc_resume_rx(ox_assoc *a, const ox_assoc_rec *rec, ox_buf *out)
     if (a->state != OX_ASSOC_OPEN || !a->rx_await_resume)
         return OX_E_STATE;
     a->rx_await_resume = false;
+    a->recover = false;
     uint32_t serial = a->rec.serial; /* the sender's, from the AR */
     bool found = serial == 0;
     uint64_t at = 0;
