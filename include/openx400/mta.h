@@ -21,6 +21,14 @@
 /* Connector name under which local recipients wait in the queue ('@' is not allowed in a
  * connector's name, so it never clashes). */
 #define OX_MTA_LOCAL "@local"
+/* A queued recipient's report_flags: its X.411 PerRecipientIndicators in the low 16 bits and
+ * its position in the stored envelope above them (the queue keeps only the recipients this
+ * MTA is responsible for, so the two indexes differ). */
+#define OX_MTA_RCPT_FLAGS(indicators, env_index)                                                   \
+    (((uint32_t)(indicators)&0xffffu) | ((uint32_t)(env_index) << 16))
+#define OX_MTA_RCPT_INDICATORS(flags) ((uint16_t)((flags)&0xffffu))
+#define OX_MTA_RCPT_ENV_INDEX(flags)  ((uint32_t)(flags) >> 16)
+
 /* Recipients no address space matched when they arrived (they are non-delivered). */
 #define OX_MTA_UNROUTED "@unrouted"
 
@@ -33,6 +41,7 @@ typedef struct ox_mta {
     uint64_t serial; /* for local identifiers */
     uint32_t nonce;  /* drawn at open, part of every local identifier */
     uint64_t delivered, received, submitted, reports;
+    bool busy; /* the last ox_mta_run left local work undone: call again at once */
 } ox_mta;
 
 /* Opens the queue (with recovery), builds routing. |err| receives a sentence on failure.
@@ -58,7 +67,10 @@ int ox_mta_store(ox_mta *m, ox_span apdu, const char *source, uint64_t now_ms, c
                  size_t mtsid_cap, char *err, size_t err_cap);
 
 /* Does the work that is due at |now_ms|: local deliveries, expiries, non-routable recipients,
- * reports, purging. *next_ms receives when to call again (UINT64_MAX: nothing pending).
+ * reports, purging. *next_ms receives the earliest time anything in the queue is due
+ * (UINT64_MAX: nothing pending); it may be in the past when recipients wait for an
+ * association, which the caller moves on by itself - m->busy says whether the engine itself
+ * has more to do at once.
  * Returns 0 or OX_E_IO. */
 int ox_mta_run(ox_mta *m, uint64_t now_ms, uint64_t *next_ms);
 

@@ -84,6 +84,7 @@ void ox_daemon_stop(ox_daemon *d)
     d->stopping = true;
     ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_MTA_STOPPING, NULL,
                   "MTA %s stopping; queued mail stays queued", d->cfg->name);
+    ox_assoc_stop_all(d);
     if (d->listener_open)
         uv_close((uv_handle_t *)&d->listener, on_close_noop);
     if (d->mta_open)
@@ -110,13 +111,17 @@ void ox_daemon_kick(ox_daemon *d)
         return;
     uint64_t now = ox_daemon_wall_ms(), next = UINT64_MAX;
     int rc = ox_mta_run(&d->mta, now, &next);
+    if (rc == 0)
+        ox_assoc_schedule(d, now, &next);
     uint64_t wait = RUN_MAX_SLEEP_MS;
     if (rc) {
         ox_event_emit(&d->log, now, OX_EV_QUEUE_RECOVERED, NULL,
                       "queue work failed (%s: %s); retrying in %d s", ox_strerror(rc),
                       ox_queue_errmsg(d->mta.q), RUN_MAX_SLEEP_MS / 1000);
     } else if (next <= now) {
-        wait = 0;
+        /* Due recipients may only be waiting for an association, which moves by itself;
+         * look again soon rather than spin. */
+        wait = d->mta.busy ? 0 : 500;
     } else if (next - now < wait) {
         wait = next - now;
     }
@@ -140,16 +145,8 @@ static void on_inbound(uv_stream_t *server, int status)
     ox_daemon *d = server->data;
     if (status < 0)
         return;
-    uv_tcp_t *c = malloc(sizeof(*c));
-    if (!c)
-        return;
-    uv_tcp_init(d->loop, c);
-    if (uv_accept(server, (uv_stream_t *)c) != 0) {
-        uv_close((uv_handle_t *)c, (uv_close_cb)free);
-        return;
-    }
-    /* Associations arrive with the RTSE layer; until then, refuse politely. */
-    uv_close((uv_handle_t *)c, (uv_close_cb)free);
+    if (!d->stopping)
+        ox_assoc_accept(d, server);
 }
 
 static int listen_tcp(ox_daemon *d)

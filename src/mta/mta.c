@@ -221,7 +221,7 @@ int ox_mta_store(ox_mta *m, ox_span apdu, const char *source, uint64_t now_ms, c
                 .address = addrs[n],
                 .connector = loop ? LOOP_CONNECTOR : route_of(m, &rc_->name),
                 .next_attempt_ms = first,
-                .report_flags = rc_->indicators,
+                .report_flags = OX_MTA_RCPT_FLAGS(rc_->indicators, i),
             };
             n++;
         }
@@ -320,8 +320,8 @@ static void make_report(ox_mta *m, int64_t msg_id, const ox_queue_rcpt_info *r, 
         rc = ox_p1_report_for(&rep, &subj, &id, &here);
     ox_p1_report_recipient rr;
     if (rc == 0)
-        rc = ox_p1_report_recipient_for(&rr, &subj, r->index, delivered,
-                                        (ox_p1_time)(now_ms / 1000), reason, diagnostic);
+        rc = ox_p1_report_recipient_for(&rr, &subj, OX_MTA_RCPT_ENV_INDEX(r->report_flags),
+                                        delivered, (ox_p1_time)(now_ms / 1000), reason, diagnostic);
     if (rc == 0)
         rc = ox_p1_report_add_recipient(&rep, &rr);
     if (rc == 0)
@@ -477,7 +477,8 @@ int ox_mta_run(ox_mta *m, uint64_t now_ms, uint64_t *next_ms)
         return rc;
     /* More than a batch was due: come back at once. */
     uint64_t when;
-    if (n == BATCH_MAX)
+    m->busy = n == BATCH_MAX;
+    if (m->busy)
         *next_ms = now_ms;
     else if (ox_queue_next_due(m->q, &when) == 0)
         *next_ms = when;

@@ -1,0 +1,955 @@
+/* assoc.c - associations in the daemon: TCP connections driving one ox_rtsm each, the MTA
+ * bind and its checks, transfers to and from the queue, turns, lifetime and release
+ *
+ * Why: this is where the Exchange MTA's behaviour lives: an association is opened when a
+ * connector has mail and its Open Interval allows it; a bind with a wrong name or password is
+ * refused at once with a Security event on both sides (seed 000); names are compared as X.400
+ * compares them, and a match only by case is accepted with a warning (seed 001); any failed
+ * open waits the full Open Interval (seed 002); an association that fails is torn down and the
+ * message retried after the Transfer Interval, never left to back up (seed 003).
+ * Durability: a received message is confirmed (RTSE activity-end acknowledgement) only after
+ * ox_mta_store committed it. A sent message is marked transferred only after the peer's
+ * confirmation. */
+#include "daemon.h"
+
+#include "openx400/rtsm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A received APDU is held in memory until it is stored: bounded so that a peer cannot make
+ * the daemon allocate without limit. */
+#define RX_MAX ((size_t)64 << 20)
+/* Stop producing when this much is waiting for the socket. */
+#define OUT_HIGH_WATER     ((size_t)4 << 20)
+#define CONNECT_TIMEOUT_MS 30000
+#define BIND_TIMEOUT_MS    30000
+#define MAX_TX_RCPTS       64
+
+typedef struct conn {
+    ox_daemon *d;
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    uv_timer_t timer;
+    ox_ltab_entry *lt;
+    int cidx; /* connector index, -1 until known */
+    bool inbound, closing, tcp_open, timer_open, connected;
+    int handles;
+    ox_rtsm m;
+    bool m_init;
+    size_t inflight; /* bytes written but not yet completed */
+    /* sending */
+    bool tx;
+    int64_t tx_msg;
+    int64_t tx_rcpts[MAX_TX_RCPTS];
+    size_t n_tx;
+    ox_buf tx_head;
+    size_t tx_head_off;
+    ox_queue_reader rd;
+    bool rd_open;
+    uint8_t chunk[16384];
+    size_t chunk_len, chunk_off;
+    char tx_id[300];
+    bool give_turn_after, asked_turn, release_wanted;
+    /* receiving */
+    ox_buf rx;
+} conn;
+
+typedef struct write_req {
+    uv_write_t w;
+    conn *c;
+    size_t len;
+    uint8_t data[];
+} write_req;
+
+static void conn_pump(conn *c);
+static void conn_close(conn *c, const char *why);
+static void on_idle(uv_timer_t *t);
+
+static void on_stop_timeout(uv_timer_t *t)
+{
+    conn_close(t->data, "no answer to the release while stopping");
+}
+
+static uint64_t now_wall(void)
+{
+    return ox_daemon_wall_ms();
+}
+
+static const ox_connector_cfg *connector(conn *c)
+{
+    return c->cidx >= 0 && (size_t)c->cidx < c->d->cfg->n_connectors
+               ? &c->d->cfg->connectors[c->cidx]
+               : NULL;
+}
+
+static ox_event_ctx ctx_of(conn *c)
+{
+    const ox_connector_cfg *k = connector(c);
+    ox_event_ctx x = {.ltab = c->lt ? c->lt->index : 0,
+                      .connector = k ? k->name : NULL,
+                      .peer = c->lt && c->lt->peer[0] ? c->lt->peer : (k ? k->peer_mta : NULL),
+                      .address = c->lt ? c->lt->address : NULL};
+    return x;
+}
+
+static void on_written(uv_write_t *w, int status)
+{
+    write_req *r = (write_req *)w;
+    conn *c = r->c;
+    c->inflight -= r->len;
+    free(r);
+    if (status < 0) {
+        conn_close(c, uv_strerror(status));
+        return;
+    }
+    if (!c->closing)
+        conn_pump(c);
+}
+
+/* Sends what the machine appended to |out|. */
+static void flush(conn *c, ox_buf *out)
+{
+    if (!out->len || c->closing || !c->tcp_open) {
+        ox_buf_reset(out);
+        return;
+    }
+    write_req *r = malloc(sizeof(*r) + out->len);
+    if (!r) {
+        ox_buf_reset(out);
+        conn_close(c, "out of memory");
+        return;
+    }
+    r->c = c;
+    r->len = out->len;
+    memcpy(r->data, out->p, out->len);
+    if (c->lt) {
+        c->lt->bytes_out += out->len;
+        c->lt->last_activity_ms = uv_now(c->d->loop);
+    }
+    ox_buf_reset(out);
+    uv_buf_t b = uv_buf_init((char *)r->data, (unsigned)r->len);
+    c->inflight += r->len;
+    if (uv_write(&r->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
+        c->inflight -= r->len;
+        free(r);
+        conn_close(c, "write failed");
+    }
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    conn *c = h->data;
+    if (--c->handles > 0)
+        return;
+    if (c->m_init)
+        ox_rtsm_free(&c->m);
+    ox_buf_free(&c->tx_head);
+    ox_buf_free(&c->rx);
+    free(c);
+}
+
+/* The transfer in flight failed: its recipients go back for the Transfer Interval. */
+static void tx_failed(conn *c, const char *why)
+{
+    if (!c->tx)
+        return;
+    const ox_connector_cfg *k = connector(c);
+    uint64_t now = now_wall();
+    ox_queue_batch_begin(c->d->mta.q);
+    for (size_t i = 0; i < c->n_tx && k; i++)
+        ox_mta_transfer_failed(&c->d->mta, c->tx_rcpts[i], k, OX_QUEUE_ATTEMPT_TRANSFER, why, now);
+    ox_queue_batch_commit(c->d->mta.q);
+    ox_event_ctx x = ctx_of(c);
+    x.msgid = c->tx_id;
+    ox_event_emit(&c->d->log, now, OX_EV_TRANSFER_RETRY, &x,
+                  "transfer of %s to %s failed (%s); it is retried after the transfer interval "
+                  "(%u s)",
+                  c->tx_id, x.peer ? x.peer : "?", why, k ? k->values.transfer_interval_s : 0);
+    if (c->rd_open)
+        ox_queue_content_close(&c->rd);
+    c->rd_open = false;
+    c->tx = false;
+}
+
+static void conn_close(conn *c, const char *why)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    tx_failed(c, why ? why : "association closed");
+    if (c->lt) {
+        ox_ltab_remove(&c->d->ltab, c->lt);
+        c->lt = NULL;
+    }
+    if (c->timer_open) {
+        c->timer_open = false;
+        uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    }
+    if (c->tcp_open) {
+        c->tcp_open = false;
+        uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    }
+    if (!c->d->stopping)
+        ox_daemon_kick(c->d); /* another association may be due */
+}
+
+/* ---- bind ---- */
+
+static void bind_values(conn *c, const ox_connector_cfg *k, ox_p1_bind *b)
+{
+    memset(b, 0, sizeof(*b));
+    b->authenticated = true;
+    const char *name = k && k->local_name[0] ? k->local_name : c->d->cfg->name;
+    const char *pw = k && k->local_password[0] ? k->local_password : c->d->cfg->password;
+    ox_strlcpy(b->mta_name, name, sizeof(b->mta_name));
+    b->password_len = strlen(pw) < sizeof(b->password) ? strlen(pw) : sizeof(b->password);
+    memcpy(b->password, pw, b->password_len);
+}
+
+/* Seed 001: X.400 compares printable names case-insensitively with spaces folded. Returns
+ * 0 no match, 1 exact, 2 only ignoring case/spaces. */
+static int name_match(const char *configured, const char *presented)
+{
+    if (!strcmp(configured, presented))
+        return 1;
+    return ox_p1_str_eq_folded(configured, presented) ? 2 : 0;
+}
+
+static bool password_ok(const ox_connector_cfg *k, const ox_p1_bind *b)
+{
+    size_t n = strlen(k->peer_password);
+    return b->password_len == n && memcmp(b->password, k->peer_password, n) == 0;
+}
+
+static void on_open_ind(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
+{
+    ox_daemon *d = c->d;
+    uint64_t now = now_wall();
+    ox_p1_bind b;
+    ox_p1_diag pd;
+    uint8_t eb[8];
+    ox_buf err;
+    ox_buf_init(&err, NULL, eb, sizeof(eb));
+    if (ox_p1_bind_decode(ev->data, false, OX_P1_1988, &b, &pd) != 0 || !b.authenticated) {
+        ox_event_ctx x = ctx_of(c);
+        ox_event_emit(&d->log, now, OX_EV_INBOUND_REFUSED, &x,
+                      "refused an association from %s: its bind is %s; openx400 needs an "
+                      "authenticated MTA bind (name and password)",
+                      c->lt->address, b.authenticated ? "malformed" : "unauthenticated");
+        ox_p1_bind_error_encode(&err, OX_P1_BIND_AUTHENTICATION_ERROR);
+        ox_rtsm_refuse(&c->m, ox_buf_span(&err), out);
+        return;
+    }
+    ox_strlcpy(c->lt->peer, b.mta_name, sizeof(c->lt->peer));
+    int best = -1, how = 0;
+    for (size_t i = 0; i < d->cfg->n_connectors; i++) {
+        int mm = name_match(d->cfg->connectors[i].peer_mta, b.mta_name);
+        if (mm && (best < 0 || mm < how)) {
+            best = (int)i;
+            how = mm;
+        }
+    }
+    if (best < 0) {
+        ox_event_ctx x = ctx_of(c);
+        ox_event_emit(&d->log, now, OX_EV_INBOUND_REFUSED, &x,
+                      "refused an association from %s presenting MTA name '%s': no connector "
+                      "has that peer-mta; add one or correct the peer's Local MTA Name",
+                      c->lt->address, b.mta_name);
+        ox_p1_bind_error_encode(&err, OX_P1_BIND_AUTHENTICATION_ERROR);
+        ox_rtsm_refuse(&c->m, ox_buf_span(&err), out);
+        return;
+    }
+    c->cidx = best;
+    const ox_connector_cfg *k = connector(c);
+    ox_strlcpy(c->lt->connector, k->name, sizeof(c->lt->connector));
+    ox_event_ctx x = ctx_of(c);
+    if (!password_ok(k, &b)) {
+        ox_event_emit(&d->log, now, OX_EV_BIND_AUTH_FAILED, &x,
+                      "refused the bind of %s from %s on connector %s: the password it presented "
+                      "is not this connector's peer-password; make [connector %s] peer-password "
+                      "here equal to %s's password (or its override-password for us), then reload",
+                      b.mta_name, c->lt->address, k->name, k->name, b.mta_name);
+        ox_p1_bind_error_encode(&err, OX_P1_BIND_AUTHENTICATION_ERROR);
+        ox_rtsm_refuse(&c->m, ox_buf_span(&err), out);
+        return;
+    }
+    if (how == 2)
+        ox_event_emit(&d->log, now, OX_EV_NAME_CASE_MISMATCH, &x,
+                      "peer MTA presented '%s' and connector %s expects '%s': equal as X.400 "
+                      "compares names, accepted; write the name as the peer spells it",
+                      b.mta_name, k->name, k->peer_mta);
+    ox_p1_bind mine;
+    bind_values(c, k, &mine);
+    ox_buf res;
+    ox_buf_init(&res, NULL, NULL, 0);
+    ox_p1_bind_encode(&res, &mine, true, OX_P1_1988);
+    if (ox_rtsm_accept(&c->m, ox_buf_span(&res), out) == 0) {
+        c->lt->state = OX_LTAB_IDLE;
+        ox_event_emit(&d->log, now, OX_EV_ASSOC_OPENED, &x,
+                      "association from %s (%s) bound on connector %s", b.mta_name, c->lt->address,
+                      k->name);
+    }
+    ox_buf_free(&res);
+}
+
+static void on_open_conf(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
+{
+    ox_daemon *d = c->d;
+    const ox_connector_cfg *k = connector(c);
+    ox_connector_state *cs = &d->cstate[c->cidx];
+    uint64_t now = now_wall();
+    ox_event_ctx x = ctx_of(c);
+    if (!ev->accepted) {
+        int e = -1;
+        ox_p1_diag pd;
+        if (ev->data.len)
+            ox_p1_bind_error_decode(ev->data, &e, &pd);
+        char why[200];
+        snprintf(why, sizeof(why), "%s refused our bind: %s", k->peer_mta,
+                 e >= 0 ? ox_p1_bind_error_name(e) : ev->why);
+        ox_event_emit(&d->log, now, OX_EV_BIND_FAILED, &x,
+                      "unable to bind to %s at %s on connector %s: %s; check that %s's "
+                      "connector for us expects our name '%s' and password (or this connector's "
+                      "override-name/override-password); next attempt after the open interval "
+                      "(%u s)",
+                      k->peer_mta, c->lt->address, k->name,
+                      e >= 0 ? ox_p1_bind_error_name(e) : ev->why, k->peer_mta,
+                      k->local_name[0] ? k->local_name : d->cfg->name, k->values.open_interval_s);
+        if (e == OX_P1_BIND_AUTHENTICATION_ERROR)
+            ox_event_emit(&d->log, now, OX_EV_BIND_AUTH_FAILED, &x,
+                          "%s refused the credentials this MTA presented on connector %s (name "
+                          "'%s', the %s password); make them match on both sides, then reload",
+                          k->peer_mta, k->name, k->local_name[0] ? k->local_name : d->cfg->name,
+                          k->local_password[0] ? "connector's override" : "MTA's own");
+        ox_connector_open_failed(cs, k, now, why);
+        conn_close(c, why);
+        return;
+    }
+    ox_p1_bind b;
+    ox_p1_diag pd;
+    int mm = 0;
+    if (ox_p1_bind_decode(ev->data, true, OX_P1_1988, &b, &pd) == 0 && b.authenticated)
+        mm = name_match(k->peer_mta, b.mta_name);
+    if (mm == 0 || !password_ok(k, &b)) {
+        char why[200];
+        snprintf(why, sizeof(why), "%s",
+                 mm == 0 ? "the responder's name is not the connector's peer-mta"
+                         : "the responder's password is not this connector's peer-password");
+        ox_event_emit(&d->log, now, OX_EV_BIND_AUTH_FAILED, &x,
+                      "%s answered our bind on connector %s as '%s', but %s; association "
+                      "aborted. Fix [connector %s] peer-mta/peer-password (or the peer's "
+                      "override for us), then reload",
+                      c->lt->address, k->name, b.mta_name, why, k->name);
+        ox_rtsm_abort(&c->m, OX_RTSE_AB_USER_ERROR, out);
+        ox_connector_open_failed(cs, k, now, why);
+        conn_close(c, why);
+        return;
+    }
+    ox_strlcpy(c->lt->peer, b.mta_name, sizeof(c->lt->peer));
+    if (mm == 2)
+        ox_event_emit(&d->log, now, OX_EV_NAME_CASE_MISMATCH, &x,
+                      "peer MTA answered as '%s' and connector %s expects '%s': equal as X.400 "
+                      "compares names, accepted; write the name as the peer spells it",
+                      b.mta_name, k->name, k->peer_mta);
+    ox_connector_open_ok(cs);
+    c->lt->state = OX_LTAB_IDLE;
+    c->lt->have_turn = true;
+    ox_event_emit(&d->log, now, OX_EV_ASSOC_OPENED, &x,
+                  "association to %s at %s bound on connector %s (checkpoint %lld, window %lld)",
+                  b.mta_name, c->lt->address, k->name, (long long)ev->checkpoint,
+                  (long long)ev->window);
+}
+
+/* ---- sending ---- */
+
+/* Picks the next message for this association's connector and starts its transfer. */
+static bool tx_start(conn *c, ox_buf *out)
+{
+    ox_daemon *d = c->d;
+    const ox_connector_cfg *k = connector(c);
+    uint64_t now = now_wall();
+    ox_queue_due due[MAX_TX_RCPTS];
+    size_t n;
+    if (!k || ox_queue_due_for(d->mta.q, k->name, now, due, MAX_TX_RCPTS, &n) != 0 || n == 0)
+        return false;
+    c->tx_msg = due[0].msg_id;
+    c->n_tx = 0;
+    ox_buf env;
+    ox_buf_init(&env, NULL, NULL, 0);
+    ox_queue_msg_info mi;
+    if (ox_queue_get_msg(d->mta.q, c->tx_msg, &mi) != 0 ||
+        ox_queue_get_envelope(d->mta.q, c->tx_msg, &env) != 0) {
+        ox_buf_free(&env);
+        return false;
+    }
+    ox_strlcpy(c->tx_id, mi.mts_id, sizeof(c->tx_id));
+    uint64_t content_len = mi.has_content ? mi.content_size : 0;
+    bool probe = mi.kind == OX_QUEUE_KIND_PROBE, report = mi.kind == OX_QUEUE_KIND_REPORT;
+    /* Responsibility only for the recipients going over this association (X.411 14.3.2). */
+    uint32_t env_idx[MAX_TX_RCPTS];
+    ox_queue_batch_begin(d->mta.q);
+    for (size_t i = 0; i < n; i++) {
+        if (due[i].msg_id != c->tx_msg)
+            continue;
+        ox_queue_rcpt_info ri;
+        if (ox_queue_get_rcpt(d->mta.q, due[i].rcpt_id, &ri) != 0 ||
+            ox_queue_mark_in_transfer(d->mta.q, due[i].rcpt_id, now) != 0)
+            continue;
+        env_idx[c->n_tx] = OX_MTA_RCPT_ENV_INDEX(ri.report_flags);
+        c->tx_rcpts[c->n_tx++] = due[i].rcpt_id;
+    }
+    ox_queue_batch_commit(d->mta.q);
+    ox_buf_reset(&c->tx_head);
+    int rc = 0;
+    if (!report) {
+        ox_p1_message m;
+        size_t off;
+        uint64_t clen;
+        ox_p1_diag pd;
+        ox_p1_apdu a;
+        if (probe) {
+            rc = ox_p1_apdu_decode(ox_buf_span(&env), OX_P1_1988, NULL, NULL, &a, &pd);
+            m = a.msg;
+        } else {
+            rc = ox_p1_message_decode_head(ox_buf_span(&env), OX_P1_1988, NULL, NULL, &m, &off,
+                                           &clen, &pd);
+        }
+        if (rc == 0) {
+            for (uint32_t i = 0; i < m.n_rcpt; i++) {
+                bool mine = false;
+                for (size_t j = 0; j < c->n_tx; j++)
+                    mine |= env_idx[j] == i;
+                if (mine)
+                    m.rcpt[i].indicators |= OX_P1_PRI_RESPONSIBILITY;
+                else
+                    m.rcpt[i].indicators &= (uint16_t)~OX_P1_PRI_RESPONSIBILITY;
+            }
+            rc = probe ? ox_p1_message_encode(&c->tx_head, &m, OX_P1_1988)
+                       : ox_p1_message_encode_head(&c->tx_head, &m, OX_P1_1988, content_len);
+            ox_p1_message_free(&m);
+        }
+    } else {
+        ox_buf_append(&c->tx_head, env.p, env.len);
+    }
+    ox_buf_free(&env);
+    if (rc == 0 && content_len && !probe) {
+        rc = ox_queue_content_open(d->mta.q, c->tx_msg, &c->rd);
+        c->rd_open = rc == 0;
+    }
+    c->tx = true;
+    c->tx_head_off = 0;
+    c->chunk_len = c->chunk_off = 0;
+    if (rc == 0)
+        rc = ox_rtsm_transfer_begin(&c->m, c->tx_head.len + (probe ? 0 : content_len), out);
+    if (rc) {
+        tx_failed(c, "cannot prepare the message for transfer");
+        return false;
+    }
+    c->lt->state = OX_LTAB_SENDING;
+    return true;
+}
+
+/* Feeds the transfer as far as the window and the socket allow. */
+static void tx_continue(conn *c, ox_buf *out)
+{
+    while (c->tx && !c->m.tx_blocked && c->inflight + out->len < OUT_HIGH_WATER) {
+        ox_span piece;
+        if (c->tx_head_off < c->tx_head.len) {
+            piece = ox_span_of(c->tx_head.p + c->tx_head_off, c->tx_head.len - c->tx_head_off);
+        } else {
+            if (c->chunk_off == c->chunk_len) {
+                size_t n = 0;
+                if (c->rd_open &&
+                    ox_queue_content_read(&c->rd, c->chunk, sizeof(c->chunk), &n) != 0) {
+                    tx_failed(c, "cannot read the content from the queue");
+                    ox_rtsm_abort(&c->m, OX_RTSE_AB_LOCAL_SYSTEM_PROBLEM, out);
+                    return;
+                }
+                c->chunk_len = n;
+                c->chunk_off = 0;
+                if (n == 0) {
+                    if (c->rd_open)
+                        ox_queue_content_close(&c->rd);
+                    c->rd_open = false;
+                    if (!c->m.tx_ending)
+                        ox_rtsm_transfer_end(&c->m, out);
+                    return;
+                }
+            }
+            piece = ox_span_of(c->chunk + c->chunk_off, c->chunk_len - c->chunk_off);
+        }
+        size_t taken;
+        if (ox_rtsm_transfer_data(&c->m, piece, out, &taken) != 0) {
+            tx_failed(c, "the association refused the data");
+            return;
+        }
+        if (c->tx_head_off < c->tx_head.len)
+            c->tx_head_off += taken;
+        else
+            c->chunk_off += taken;
+    }
+}
+
+static void tx_confirmed(conn *c)
+{
+    ox_daemon *d = c->d;
+    uint64_t now = now_wall();
+    ox_queue_batch_begin(d->mta.q);
+    for (size_t i = 0; i < c->n_tx; i++)
+        ox_queue_mark_transferred(d->mta.q, c->tx_rcpts[i], now);
+    ox_queue_history_add(d->mta.q, c->tx_msg, now, OX_EV_MSG_TRANSFERRED, c->lt->peer);
+    ox_queue_batch_commit(d->mta.q);
+    ox_event_ctx x = ctx_of(c);
+    x.msgid = c->tx_id;
+    ox_event_emit(&d->log, now, OX_EV_MSG_TRANSFERRED, &x,
+                  "%s transferred to %s for %zu recipient(s) and confirmed by it", c->tx_id,
+                  c->lt->peer, c->n_tx);
+    c->lt->msgs_out++;
+    c->tx = false;
+    c->lt->state = OX_LTAB_IDLE;
+}
+
+/* ---- the pump: what to do next ---- */
+
+static void conn_pump(conn *c)
+{
+    if (c->closing || !c->m_init)
+        return;
+    ox_buf out;
+    uint8_t small[256];
+    ox_buf_init(&out, NULL, small, sizeof(small));
+    ox_daemon *d = c->d;
+    const ox_connector_cfg *k = connector(c);
+    if (c->m.state == OX_RTSM_OPEN && k && !c->m.rx_active) {
+        if (c->tx) {
+            tx_continue(c, &out);
+        } else if (c->m.have_turn) {
+            if (c->give_turn_after) {
+                c->give_turn_after = false;
+                if (ox_rtsm_turn_give(&c->m, &out) == 0) {
+                    c->lt->have_turn = false;
+                    ox_event_ctx x = ctx_of(c);
+                    ox_event_emit(&d->log, now_wall(), OX_EV_TURN_GIVE, &x, "gave the turn to %s",
+                                  c->lt->peer);
+                }
+            } else if (!d->stopping && tx_start(c, &out)) {
+                tx_continue(c, &out);
+            } else if (c->release_wanted || d->stopping) {
+                if (ox_rtsm_release(&c->m, &out) == 0)
+                    c->lt->state = OX_LTAB_RELEASING;
+            }
+        } else if (!c->asked_turn) {
+            uint64_t count = 0, oldest;
+            if (ox_queue_connector_stats(d->mta.q, k->name, &count, &oldest) == 0 && count > 0) {
+                ox_queue_due due[1];
+                size_t n = 0;
+                ox_queue_due_for(d->mta.q, k->name, now_wall(), due, 1, &n);
+                if (n && ox_rtsm_turn_please(&c->m, due[0].priority == OX_QUEUE_PRIO_URGENT ? 2 : 0,
+                                             &out) == 0) {
+                    c->asked_turn = true;
+                    ox_event_ctx x = ctx_of(c);
+                    ox_event_emit(&d->log, now_wall(), OX_EV_TURN_PLEASE, &x,
+                                  "asked %s for the turn: mail is waiting", c->lt->peer);
+                }
+            }
+        }
+    }
+    flush(c, &out);
+    ox_buf_free(&out);
+    /* Lifetime: an association idle this long is released (the turn holder releases; the
+     * other side asks for the turn first). */
+    if (!c->closing && k && c->m.state == OX_RTSM_OPEN && !c->tx && !c->m.rx_active &&
+        !c->release_wanted)
+        uv_timer_start(&c->timer, on_idle, (uint64_t)k->values.lifetime_s * 1000, 0);
+}
+
+static void on_idle(uv_timer_t *t)
+{
+    conn *c = t->data;
+    if (c->closing || c->m.state != OX_RTSM_OPEN)
+        return;
+    c->release_wanted = true;
+    if (!c->m.have_turn && !c->asked_turn) {
+        ox_buf out;
+        ox_buf_init(&out, NULL, NULL, 0);
+        if (ox_rtsm_turn_please(&c->m, 0, &out) == 0)
+            c->asked_turn = true;
+        flush(c, &out);
+        ox_buf_free(&out);
+    }
+    conn_pump(c);
+}
+
+void ox_assoc_stop_all(ox_daemon *d)
+{
+    for (int i = 0; i < OX_LTAB_MAX; i++) {
+        ox_ltab_entry *e = &d->ltab.e[i];
+        conn *c = e->state != OX_LTAB_FREE ? e->owner : NULL;
+        if (!c || c->closing)
+            continue;
+        ox_buf out;
+        ox_buf_init(&out, NULL, NULL, 0);
+        if (ox_rtsm_can_send(&c->m) && ox_rtsm_release(&c->m, &out) == 0) {
+            c->lt->state = OX_LTAB_RELEASING;
+            flush(c, &out);
+            /* The peer has the disconnect time to answer; we give it a few seconds. */
+            uv_timer_start(&c->timer, on_stop_timeout, 3000, 0);
+        } else {
+            if (c->m_init)
+                ox_rtsm_abort(&c->m, OX_RTSE_AB_TEMPORARY_PROBLEM, &out);
+            flush(c, &out);
+            conn_close(c, "the MTA is stopping");
+        }
+        ox_buf_free(&out);
+    }
+}
+
+static void on_rtsm_event(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
+{
+    ox_daemon *d = c->d;
+    uint64_t now = now_wall();
+    ox_event_ctx x = ctx_of(c);
+    switch (ev->kind) {
+    case OX_RTSM_EV_OPEN_IND: on_open_ind(c, ev, out); break;
+    case OX_RTSM_EV_OPEN_CONF: on_open_conf(c, ev, out); break;
+    case OX_RTSM_EV_TRANSFER_BEGIN_IND:
+        ox_buf_reset(&c->rx);
+        c->rx.err = 0;
+        c->lt->state = OX_LTAB_RECEIVING;
+        break;
+    case OX_RTSM_EV_TRANSFER_DATA_IND:
+        if (ox_buf_append(&c->rx, ev->data.p, ev->data.len) != 0) {
+            ox_event_emit(&d->log, now, OX_EV_PROTOCOL_ERROR, &x,
+                          "%s sent a message larger than %zu MB; association aborted", c->lt->peer,
+                          RX_MAX >> 20);
+            ox_rtsm_abort(&c->m, OX_RTSE_AB_PERMANENT_PROBLEM, out);
+            conn_close(c, "message too large");
+        }
+        break;
+    case OX_RTSM_EV_TRANSFER_END_IND: {
+        char id[300] = "", err[400] = "";
+        int rc = ox_mta_store(&d->mta, ox_buf_span(&c->rx), c->lt->peer, now, id, sizeof(id), err,
+                              sizeof(err));
+        if (rc == 0 || rc == OX_QUEUE_DUPLICATE) {
+            ox_rtsm_transfer_confirm(&c->m, out); /* only now: it is durable */
+            c->lt->msgs_in++;
+            c->lt->state = OX_LTAB_IDLE;
+            ox_daemon_kick(d);
+        } else {
+            x.msgid = id;
+            ox_event_emit(&d->log, now, OX_EV_PROTOCOL_ERROR, &x,
+                          "could not accept a message from %s: %s; association aborted, the "
+                          "sender keeps the message",
+                          c->lt->peer, err);
+            ox_rtsm_abort(
+                &c->m,
+                rc == OX_E_PEER ? OX_RTSE_AB_INVALID_PARAMETER : OX_RTSE_AB_TEMPORARY_PROBLEM, out);
+            conn_close(c, err);
+        }
+        ox_buf_reset(&c->rx);
+        break;
+    }
+    case OX_RTSM_EV_TRANSFER_CONF: tx_confirmed(c); break;
+    case OX_RTSM_EV_WRITABLE: break;
+    case OX_RTSM_EV_TURN_PLEASE_IND: c->give_turn_after = true; break;
+    case OX_RTSM_EV_TURN_GIVE_IND:
+        c->lt->have_turn = true;
+        c->asked_turn = false;
+        break;
+    case OX_RTSM_EV_RELEASE_IND:
+    case OX_RTSM_EV_RELEASE_CONF:
+        ox_event_emit(&d->log, now, OX_EV_ASSOC_RELEASED, &x,
+                      "association with %s released (%llu message(s) out, %llu in)",
+                      c->lt->peer[0] ? c->lt->peer : "?", (unsigned long long)c->lt->msgs_out,
+                      (unsigned long long)c->lt->msgs_in);
+        flush(c, out);
+        conn_close(c, NULL);
+        break;
+    case OX_RTSM_EV_ABORT_IND:
+        if (c->lt && c->lt->state != OX_LTAB_BINDING && c->lt->state != OX_LTAB_CONNECTING)
+            ox_event_emit(&d->log, now, OX_EV_ASSOC_ABNORMAL_END, &x,
+                          "association with %s ended abnormally: %s%s",
+                          c->lt->peer[0] ? c->lt->peer : c->lt->address, ev->why,
+                          c->tx ? "; the message in transfer is retried" : "");
+        else if (!c->inbound && connector(c)) {
+            char why[200];
+            snprintf(why, sizeof(why), "the bind failed: %s", ev->why);
+            ox_event_emit(&d->log, now, OX_EV_BIND_FAILED, &x,
+                          "unable to bind to %s on connector %s: %s; next attempt after the "
+                          "open interval",
+                          connector(c)->peer_mta, connector(c)->name, ev->why);
+            ox_connector_open_failed(&d->cstate[c->cidx], connector(c), now, why);
+        }
+        flush(c, out);
+        conn_close(c, ev->why);
+        break;
+    default: break;
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    buf->base = malloc(suggested);
+    buf->len = buf->base ? suggested : 0;
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    conn *c = s->data;
+    if (n < 0) {
+        free(buf->base);
+        if (!c->closing) {
+            ox_rtsm_transport_lost(&c->m);
+            ox_rtsm_ev ev;
+            ox_buf out;
+            ox_buf_init(&out, NULL, NULL, 0);
+            while (!c->closing && ox_rtsm_next_event(&c->m, &ev))
+                on_rtsm_event(c, &ev, &out);
+            ox_buf_free(&out);
+            conn_close(c, "connection closed by the peer");
+        }
+        return;
+    }
+    if (c->lt) {
+        c->lt->bytes_in += (uint64_t)n;
+        c->lt->last_activity_ms = uv_now(c->d->loop);
+    }
+    ox_buf out;
+    ox_buf_init(&out, NULL, NULL, 0);
+    size_t off = 0;
+    while (!c->closing && off < (size_t)n) {
+        size_t used;
+        ox_rtsm_feed(&c->m, ox_span_of(buf->base + off, (size_t)n - off), now_wall(), &out, &used);
+        off += used;
+        ox_rtsm_ev ev;
+        while (!c->closing && ox_rtsm_next_event(&c->m, &ev))
+            on_rtsm_event(c, &ev, &out);
+        if (used == 0)
+            break;
+    }
+    free(buf->base);
+    flush(c, &out);
+    ox_buf_free(&out);
+    conn_pump(c);
+}
+
+static conn *conn_new(ox_daemon *d, bool inbound, int cidx)
+{
+    conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->d = d;
+    c->inbound = inbound;
+    c->cidx = cidx;
+    uv_tcp_init(d->loop, &c->tcp);
+    uv_timer_init(d->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->handles = 2;
+    c->tcp_open = c->timer_open = true;
+    ox_buf_init(&c->tx_head, NULL, NULL, 0);
+    ox_buf_init(&c->rx, NULL, NULL, 0);
+    c->rx.max = RX_MAX;
+    return c;
+}
+
+static void rtsm_setup(conn *c, bool initiator)
+{
+    const ox_connector_cfg *k = connector(c);
+    const ox_mta_values *v = k ? &k->values : &c->d->cfg->values;
+    ox_rtsm_cfg rc = {.role = initiator ? OX_RTSM_INITIATOR : OX_RTSM_RESPONDER,
+                      .checkpoint = v->checkpoint_size,
+                      .window = v->window_size};
+    ox_rtsm_init(&c->m, &rc);
+    c->m_init = true;
+}
+
+static void on_bind_timeout(uv_timer_t *t)
+{
+    conn *c = t->data;
+    if (c->closing || c->m.state == OX_RTSM_OPEN)
+        return;
+    ox_daemon *d = c->d;
+    uint64_t now = now_wall();
+    ox_event_ctx x = ctx_of(c);
+    ox_event_emit(&d->log, now, OX_EV_CALL_CANCELLED, &x,
+                  "cancelled the association with %s after %d ms without a completed bind",
+                  c->lt ? c->lt->address : "?", BIND_TIMEOUT_MS);
+    if (!c->inbound && connector(c))
+        ox_connector_open_failed(&d->cstate[c->cidx], connector(c), now,
+                                 "the bind did not complete in time");
+    conn_close(c, "bind timeout");
+}
+
+/* ---- inbound ---- */
+
+void ox_assoc_accept(ox_daemon *d, uv_stream_t *server)
+{
+    conn *c = conn_new(d, true, -1);
+    if (!c)
+        return;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        conn_close(c, "accept failed");
+        return;
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    char addr[80] = "?";
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        char ip[64] = "";
+        int port = 0;
+        if (ss.ss_family == AF_INET) {
+            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+        snprintf(addr, sizeof(addr), "%s:%d", ip, port);
+    }
+    c->lt = ox_ltab_add(&d->ltab, true, NULL, addr, uv_now(d->loop));
+    if (!c->lt) {
+        conn_close(c, "association table full");
+        return;
+    }
+    c->lt->owner = c;
+    rtsm_setup(c, false);
+    uv_timer_start(&c->timer, on_bind_timeout, BIND_TIMEOUT_MS, 0);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* ---- outbound ---- */
+
+static void on_connected(uv_connect_t *req, int status)
+{
+    conn *c = req->data;
+    if (c->closing)
+        return;
+    ox_daemon *d = c->d;
+    const ox_connector_cfg *k = connector(c);
+    uint64_t now = now_wall();
+    ox_event_ctx x = ctx_of(c);
+    if (status < 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "cannot connect to %s: %s", c->lt->address, uv_strerror(status));
+        ox_event_emit(&d->log, now, OX_EV_OPEN_FAILED, &x,
+                      "could not open a connection to %s on connector %s: %s; next attempt "
+                      "after the open interval (%u s); is %s running and listening there?",
+                      k->peer_mta, k->name, why, k->values.open_interval_s, k->peer_mta);
+        ox_connector_open_failed(&d->cstate[c->cidx], k, now, why);
+        /* Max Open Retries counts per recipient: those waiting for this connector. */
+        ox_queue_due due[256];
+        size_t n = 0;
+        ox_queue_batch_begin(d->mta.q);
+        if (ox_queue_due_for(d->mta.q, k->name, now, due, 256, &n) == 0)
+            for (size_t i = 0; i < n; i++)
+                ox_mta_transfer_failed(&d->mta, due[i].rcpt_id, k, OX_QUEUE_ATTEMPT_OPEN, why, now);
+        ox_queue_batch_commit(d->mta.q);
+        conn_close(c, why);
+        return;
+    }
+    c->connected = true;
+    c->lt->state = OX_LTAB_BINDING;
+    rtsm_setup(c, true);
+    ox_p1_bind b;
+    bind_values(c, k, &b);
+    ox_buf arg, out;
+    ox_buf_init(&arg, NULL, NULL, 0);
+    ox_buf_init(&out, NULL, NULL, 0);
+    ox_p1_bind_encode(&arg, &b, false, OX_P1_1988);
+    ox_rtsm_open(&c->m, ox_buf_span(&arg), &out);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    flush(c, &out);
+    ox_buf_free(&arg);
+    ox_buf_free(&out);
+    uv_timer_start(&c->timer, on_bind_timeout, BIND_TIMEOUT_MS, 0);
+}
+
+static void on_connect_timeout(uv_timer_t *t)
+{
+    conn *c = t->data;
+    if (c->connected || c->closing)
+        return;
+    /* Closing the handle makes the connect callback run with UV_ECANCELED. */
+    c->tcp_open = false;
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+int ox_assoc_open(ox_daemon *d, int cidx)
+{
+    const ox_connector_cfg *k = &d->cfg->connectors[cidx];
+    struct sockaddr_storage ss;
+    int rc = strchr(k->peer_host, ':')
+                 ? uv_ip6_addr(k->peer_host, k->peer_port, (struct sockaddr_in6 *)&ss)
+                 : uv_ip4_addr(strcmp(k->peer_host, "localhost") ? k->peer_host : "127.0.0.1",
+                               k->peer_port, (struct sockaddr_in *)&ss);
+    uint64_t now = now_wall();
+    if (rc) {
+        char why[300];
+        snprintf(why, sizeof(why),
+                 "peer-address host '%s' is not an IP address (names are not "
+                 "resolved in this version)",
+                 k->peer_host);
+        ox_connector_open_failed(&d->cstate[cidx], k, now, why);
+        ox_event_ctx x = {.connector = k->name, .peer = k->peer_mta};
+        ox_event_emit(&d->log, now, OX_EV_OPEN_FAILED, &x, "connector %s: %s", k->name, why);
+        return OX_E_ARG;
+    }
+    conn *c = conn_new(d, false, cidx);
+    if (!c)
+        return OX_E_NOMEM;
+    char addr[300];
+    snprintf(addr, sizeof(addr), "%s:%u", k->peer_host, k->peer_port);
+    c->lt = ox_ltab_add(&d->ltab, false, k->name, addr, uv_now(d->loop));
+    if (!c->lt) {
+        conn_close(c, "association table full");
+        return OX_E_LIMIT;
+    }
+    c->lt->owner = c;
+    ox_strlcpy(c->lt->peer, k->peer_mta, sizeof(c->lt->peer));
+    if (k->local_address[0]) {
+        struct sockaddr_storage la;
+        if ((strchr(k->local_address, ':')
+                 ? uv_ip6_addr(k->local_address, 0, (struct sockaddr_in6 *)&la)
+                 : uv_ip4_addr(k->local_address, 0, (struct sockaddr_in *)&la)) == 0)
+            uv_tcp_bind(&c->tcp, (struct sockaddr *)&la, 0);
+        ox_strlcpy(c->lt->local_address, k->local_address, sizeof(c->lt->local_address));
+    }
+    c->creq.data = c;
+    rc = uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&ss, on_connected);
+    if (rc) {
+        on_connected(&c->creq, rc);
+        return 0;
+    }
+    uv_timer_start(&c->timer, on_connect_timeout, CONNECT_TIMEOUT_MS, 0);
+    return 0;
+}
+
+/* Called from the engine's kick: opens associations where mail waits, pumps the open ones. */
+void ox_assoc_schedule(ox_daemon *d, uint64_t now, uint64_t *next_ms)
+{
+    for (size_t i = 0; i < d->cfg->n_connectors; i++) {
+        const ox_connector_cfg *k = &d->cfg->connectors[i];
+        if (k->schedule == OX_SCHED_NEVER || k->schedule == OX_SCHED_REMOTE_INITIATED)
+            continue;
+        ox_queue_due due[1];
+        size_t n = 0;
+        if (ox_queue_due_for(d->mta.q, k->name, now, due, 1, &n) != 0 || n == 0)
+            continue;
+        if (ox_ltab_count(&d->ltab, k->name, false) > 0)
+            continue;
+        if (!ox_connector_may_open(&d->cstate[i], now)) {
+            if (d->cstate[i].next_open_ms < *next_ms)
+                *next_ms = d->cstate[i].next_open_ms;
+            continue;
+        }
+        ox_assoc_open(d, (int)i);
+    }
+    for (int i = 0; i < OX_LTAB_MAX; i++) {
+        ox_ltab_entry *e = &d->ltab.e[i];
+        if (e->state != OX_LTAB_FREE && e->owner)
+            conn_pump(e->owner);
+    }
+}
