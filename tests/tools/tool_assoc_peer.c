@@ -38,7 +38,8 @@ typedef struct opts {
     int peer_count;      /* messages expected from the peer */
     uint64_t recover_ms; /* recovery timeout */
     int max_seconds;
-    bool plain; /* plain TCP copy of count*size octets, for comparison */
+    bool segments; /* one S-DATA per send() (for captures) */
+    bool plain;    /* plain TCP copy of count*size octets, for comparison */
     bool quiet;
 } opts;
 
@@ -84,6 +85,49 @@ typedef struct msg {
     uint64_t total;
 } msg;
 
+static void put_len(ox_buf *b, uint64_t n)
+{
+    if (n < 128) {
+        ox_buf_put_u8(b, (uint8_t)n);
+        return;
+    }
+    int k = 0;
+    for (uint64_t v = n; v; v >>= 8)
+        k++;
+    ox_buf_put_u8(b, (uint8_t)(0x80 | k));
+    while (k--)
+        ox_buf_put_u8(b, (uint8_t)(n >> (8 * k)));
+}
+
+static size_t len_len(uint64_t n)
+{
+    size_t k = 1;
+    if (n >= 128)
+        for (uint64_t v = n; v; v >>= 8)
+            k++;
+    return k;
+}
+
+/* The start of an X.420 IPM whose one ia5-text body part holds |text| octets (the generated
+ * content follows): IPM { heading { this-IPM [APPLICATION 11] { PrintableString id } },
+ * body { ia5-text [0] { parameters SET {}, data IA5String } } }. */
+static void ipm_prefix(ox_buf *b, int index, uint64_t text)
+{
+    char id[32];
+    size_t idn = (size_t)snprintf(id, sizeof(id), "assoc-peer-%d", index);
+    uint64_t l3 = 2 + idn, l2 = 1 + len_len(l3) + l3;
+    uint64_t l5 = 2 + 1 + len_len(text) + text, l4 = 1 + len_len(l5) + l5;
+    uint64_t l1 = 1 + len_len(l2) + l2 + 1 + len_len(l4) + l4;
+    ox_buf_put_u8(b, 0x30), put_len(b, l1);
+    ox_buf_put_u8(b, 0x31), put_len(b, l2);
+    ox_buf_put_u8(b, 0x6B), put_len(b, l3);
+    ox_buf_put_u8(b, 0x13), put_len(b, idn), ox_buf_append(b, id, idn);
+    ox_buf_put_u8(b, 0x30), put_len(b, l4);
+    ox_buf_put_u8(b, 0xA0), put_len(b, l5);
+    ox_buf_put_u8(b, 0x31), ox_buf_put_u8(b, 0x00);
+    ox_buf_put_u8(b, 0x16), put_len(b, text);
+}
+
 static int msg_make(msg *m, int index, uint64_t total, int64_t mode)
 {
     ox_buf_init(&m->head, NULL, NULL, 0);
@@ -94,7 +138,7 @@ static int msg_make(msg *m, int index, uint64_t total, int64_t mode)
     snprintf(pm.id.gdi.admd, sizeof(pm.id.gdi.admd), " ");
     snprintf(pm.id.gdi.prmd, sizeof(pm.id.gdi.prmd), "Site");
     snprintf(pm.id.local_id, sizeof(pm.id.local_id), "assoc-peer-%d", index);
-    pm.content_type.builtin = OX_P1_CT_UNIDENTIFIED;
+    pm.content_type.builtin = OX_P1_CT_P22_1988;
     pm.orig_eits.present = true;
     pm.orig_eits.builtin = OX_P1_EIT_IA5_TEXT;
     int rc = ox_p1_orname_parse(&pm.originator, "C=GB;A= ;P=Site;O=Org;S=Sender");
@@ -115,24 +159,37 @@ static int msg_make(msg *m, int index, uint64_t total, int64_t mode)
         rc = ox_p1_message_add_trace(&pm, &t);
     ox_p1_version v = mode == OX_ASSOC_X410 ? OX_P1_1984 : OX_P1_1988;
     /* the head with a content length that makes the whole APDU |total| octets */
-    uint64_t c = total > 200 ? total - 200 : 0;
+    uint64_t c = total > 300 ? total - 300 : 100; /* content octets: IPM prefix + text */
+    size_t plen = 0;
     for (int k = 0; rc == 0 && k < 8; k++) {
+        ox_buf ip;
+        ox_buf_init(&ip, NULL, NULL, 0);
+        ipm_prefix(&ip, index, c > 40 ? c - 40 : 0);
+        uint64_t text = c - ip.len; /* settle the prefix for this text length */
+        ox_buf_reset(&ip);
+        ipm_prefix(&ip, index, text);
+        plen = ip.len;
         ox_buf_reset(&m->head);
-        rc = ox_p1_message_encode_head(&m->head, &pm, v, c);
-        if (rc == 0 && m->head.len + c == total)
+        rc = ox_p1_message_encode_head(&m->head, &pm, v, plen + text);
+        ox_buf_append(&m->head, ip.p, ip.len);
+        ox_buf_free(&ip);
+        if (rc == 0 && m->head.len + text == total) {
+            c = plen + text;
             break;
-        if (rc == 0)
-            c = total > m->head.len ? total - m->head.len : 0;
+        }
+        if (rc == 0 && total > m->head.len - plen + 80)
+            c = total - (m->head.len - plen);
     }
+    (void)plen;
     ox_p1_message_free(&pm);
     if (rc == 0)
-        m->total = m->head.len + c;
+        m->total = m->head.len + (c - plen);
     return rc;
 }
 
 static inline uint8_t content_octet(int index, uint64_t k)
 {
-    return (uint8_t)(k * 131 + (k >> 9) + (uint64_t)index * 7);
+    return (uint8_t)('a' + (k * 7 + (k >> 9) + (uint64_t)index) % 26); /* IA5 text */
 }
 
 static void msg_read(const msg *m, int index, uint64_t off, uint8_t *dst, size_t n)
@@ -275,7 +332,9 @@ static void push_content(void)
                 A.tx_ended = true;
             return;
         }
-        size_t n = sizeof(chunk);
+        /* one S-DATA per send(): on loopback one TCP segment each, which is how tshark 4.0
+         * reassembles RTTR segments (several DTs in one segment defeat its session state) */
+        size_t n = O.segments ? O.max_data : sizeof(chunk);
         if (n > A.m.total - A.tx_off)
             n = (size_t)(A.m.total - A.tx_off);
         msg_read(&A.m, A.sent, A.tx_off, chunk, n);
@@ -284,6 +343,8 @@ static void push_content(void)
             return;
         A.tx_off += taken;
         A.octets += taken;
+        if (O.segments)
+            flush_out();
         if (taken < n)
             return; /* window full: wait for WRITABLE */
     }
@@ -598,6 +659,7 @@ static void usage(void)
          "  --peer-count N --peer-size S   messages expected from the peer, and their size\n"
          "  --recover-timeout MS recovery timeout (default 10000): within it a cut transfer is\n"
          "                       resumed from the last confirmed checkpoint, after it restarted\n"
+         "  --segments           one S-DATA per send() (captures judged by tshark)\n"
          "  --plain              a plain TCP copy of count*size octets instead (figures)\n"
          "  --max-seconds S      stop after S seconds (default 120)\n"
          "  --quiet              only the RESULT line");
@@ -634,6 +696,8 @@ int main(int argc, char **argv)
             O.recover_ms = strtoull(v, NULL, 10), i++;
         } else if (!strcmp(k, "--max-seconds")) {
             O.max_seconds = atoi(v), i++;
+        } else if (!strcmp(k, "--segments")) {
+            O.segments = true;
         } else if (!strcmp(k, "--plain")) {
             O.plain = true;
         } else if (!strcmp(k, "--quiet")) {

@@ -25,9 +25,9 @@ typedef struct side {
     bool manual_confirm;
     bool auto_give;
     bool lenient;
-        /* corrupted input: do not check the bind octets */ /* give the turn on TURN_PLEASE_IND when
-                                                               possible */
-    const ox_assoc_rec *resume_rec; /* answer TRANSFER_RESUME_IND with this */
+    /* corrupted input: do not check the bind octets */ /* give the turn on TURN_PLEASE_IND when
+                                                           possible */
+    const ox_assoc_rec *resume_rec;                     /* answer TRANSFER_RESUME_IND with this */
     uint64_t now;
     int last_rc;
 } side;
@@ -753,7 +753,8 @@ static void test_peer_errors(void **st)
         assert_int_equal(ox_assoc_transfer_begin(&i.a, 4, &i.out), 0);
         ox_buf_reset(&i.a.tx_hdr);
         inject_data(&i, ox_span_of("\x05\x00\x01\x02", 4));
-        expect_fault(&i, &r, x410 ? OX_ASSOC_L_RTSE : OX_ASSOC_L_PRESENTATION, "framing");
+        expect_fault(&i, &r, x410 ? OX_ASSOC_L_RTSE : OX_ASSOC_L_PRESENTATION,
+                     x410 ? "framing" : "P-DATA");
         assert_int_equal(i.last[OX_ASSOC_EV_ABORT_IND].reason, OX_RTSE_AB_PROTOCOL_ERROR);
         side_free(&i);
         side_free(&r);
@@ -762,7 +763,8 @@ static void test_peer_errors(void **st)
         assert_int_equal(ox_assoc_transfer_begin(&i.a, 1, &i.out), 0);
         ox_buf_append(&i.a.tx_hdr, "Z!!", 3);
         inject_data(&i, ox_span_of(i.a.tx_hdr.p, i.a.tx_hdr.len));
-        expect_fault(&i, &r, OX_ASSOC_L_RTSE, "after the end");
+        expect_fault(&i, &r, x410 ? OX_ASSOC_L_RTSE : OX_ASSOC_L_PRESENTATION,
+                     x410 ? "after the end" : "P-DATA");
         side_free(&i);
         side_free(&r);
         /* an activity end before the APDU is complete */

@@ -678,8 +678,6 @@ static int rttr_header(ox_assoc *a, uint64_t length)
 {
     ox_rtse_rttr_frame f = {0};
     if (a->mode == OX_ASSOC_NORMAL) {
-        f.pdv = true;
-        f.pdv_ctx = a->ctx_rtse;
         f.external = true;
         f.ext_has_indirect = true;
         f.ext_indirect = a->ctx_mtse;
@@ -764,11 +762,28 @@ int ox_assoc_transfer_resume(ox_assoc *a, const ox_assoc_rec *rec, uint64_t *off
 static int send_data(ox_assoc *a, ox_span data, ox_buf *out)
 {
     ox_buf_reset(&a->ud);
-    ox_buf_append(&a->ud, a->tx_hdr.p, a->tx_hdr.len);
-    ox_buf_append(&a->ud, data.p, data.len);
+    size_t n = a->tx_hdr.len + data.len;
+    if (a->mode == OX_ASSOC_NORMAL) {
+        /* Each S-DATA is one P-DATA whose PDV (octet-aligned, in the RTSE context) holds the
+         * next segment of the RTTR: X.228 segments the APDU, the presentation layer wraps each
+         * segment (docs/ASSOCIATION.md). */
+        ox_pres_user_data pu = {.present = true, .n_pdv = 1};
+        pu.pdv[0] = (ox_pres_pdv){.ctx_id = a->ctx_rtse, .kind = OX_PRES_PDV_OCTETS};
+        ox_buf seg;
+        ox_buf_init(&seg, a->cfg.alloc, NULL, 0);
+        ox_buf_append(&seg, a->tx_hdr.p, a->tx_hdr.len);
+        ox_buf_append(&seg, data.p, data.len);
+        pu.pdv[0].value = ox_buf_span(&seg);
+        int e = seg.err ? seg.err : ox_pres_user_data_encode(&a->ud, &pu);
+        ox_buf_free(&seg);
+        if (e)
+            return e;
+    } else {
+        ox_buf_append(&a->ud, a->tx_hdr.p, a->tx_hdr.len);
+        ox_buf_append(&a->ud, data.p, data.len);
+    }
     if (a->ud.err)
         return a->ud.err;
-    size_t n = a->ud.len;
     ox_buf_reset(&a->tx_hdr);
     int rc = ox_ses_data(&a->ses, ox_buf_span(&a->ud), &a->tsdu);
     if (rc == 0)
@@ -867,6 +882,20 @@ static int on_data(ox_assoc *a, ox_span in, ox_buf *out)
     if (!a->rx_active || a->rx_complete)
         return fault(a, OX_ASSOC_L_RTSE, OX_RTSE_AB_PROTOCOL_ERROR, out,
                      "S-DATA outside a transfer (X.228 9.3: RTTR only inside an activity)");
+    if (a->mode == OX_ASSOC_NORMAL) { /* one P-DATA: a segment of the RTTR in the RTSE context */
+        ox_pres_user_data pu;
+        ox_ber_diag d = {0};
+        int rc = ox_pres_user_data_decode(in, NULL, &pu, &d);
+        if (rc == 0 && (pu.simple || pu.n_pdv != 1 || pu.pdv[0].ctx_id != a->ctx_rtse ||
+                        pu.pdv[0].kind == OX_PRES_PDV_BITS))
+            rc = OX_E_PEER;
+        if (rc)
+            return fault(a, OX_ASSOC_L_PRESENTATION, OX_RTSE_AB_PROTOCOL_ERROR, out,
+                         "P-DATA is not one PDV of the RTSE context (X.226 8.4): %s at octet "
+                         "%zu of the S-DATA",
+                         ox_ber_reason_name(d.reason), d.offset);
+        in = pu.pdv[0].value;
+    }
     while (in.len) {
         size_t used;
         ox_span content;
@@ -907,8 +936,7 @@ static void rx_start(ox_assoc *a)
     a->rx_active = true;
     a->rx_complete = false;
     a->rx_got = 0;
-    bool normal = a->mode == OX_ASSOC_NORMAL;
-    ox_rtse_rttr_rd_init(&a->rx, normal, normal);
+    ox_rtse_rttr_rd_init(&a->rx, false, a->mode == OX_ASSOC_NORMAL);
 }
 
 int ox_assoc_transfer_confirm(ox_assoc *a, ox_buf *out)
