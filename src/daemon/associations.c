@@ -1,4 +1,4 @@
-/* assoc.c - associations in the daemon: TCP connections driving one ox_rtsm each, the MTA
+/* associations.c - associations in the daemon: TCP connections driving one ox_rtsm each, the MTA
  * bind and its checks, transfers to and from the queue, turns, lifetime and release
  *
  * Why: this is where the Exchange MTA's behaviour lives: an association is opened when a
@@ -582,7 +582,7 @@ static void on_idle(uv_timer_t *t)
     conn_pump(c);
 }
 
-void ox_assoc_stop_all(ox_daemon *d)
+void ox_daemon_assoc_stop_all(ox_daemon *d)
 {
     for (int i = 0; i < OX_LTAB_MAX; i++) {
         ox_ltab_entry *e = &d->ltab.e[i];
@@ -785,7 +785,7 @@ static void on_bind_timeout(uv_timer_t *t)
 
 /* ---- inbound ---- */
 
-void ox_assoc_accept(ox_daemon *d, uv_stream_t *server)
+void ox_daemon_assoc_accept(ox_daemon *d, uv_stream_t *server)
 {
     conn *c = conn_new(d, true, -1);
     if (!c)
@@ -877,7 +877,7 @@ static void on_connect_timeout(uv_timer_t *t)
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
 
-int ox_assoc_open(ox_daemon *d, int cidx)
+int ox_daemon_assoc_open(ox_daemon *d, int cidx)
 {
     const ox_connector_cfg *k = &d->cfg->connectors[cidx];
     struct sockaddr_storage ss;
@@ -928,7 +928,7 @@ int ox_assoc_open(ox_daemon *d, int cidx)
 }
 
 /* Called from the engine's kick: opens associations where mail waits, pumps the open ones. */
-void ox_assoc_schedule(ox_daemon *d, uint64_t now, uint64_t *next_ms)
+void ox_daemon_assoc_schedule(ox_daemon *d, uint64_t now, uint64_t *next_ms)
 {
     for (size_t i = 0; i < d->cfg->n_connectors; i++) {
         const ox_connector_cfg *k = &d->cfg->connectors[i];
@@ -945,7 +945,7 @@ void ox_assoc_schedule(ox_daemon *d, uint64_t now, uint64_t *next_ms)
                 *next_ms = d->cstate[i].next_open_ms;
             continue;
         }
-        ox_assoc_open(d, (int)i);
+        ox_daemon_assoc_open(d, (int)i);
     }
     for (int i = 0; i < OX_LTAB_MAX; i++) {
         ox_ltab_entry *e = &d->ltab.e[i];

@@ -84,7 +84,7 @@ void ox_daemon_stop(ox_daemon *d)
     d->stopping = true;
     ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_MTA_STOPPING, NULL,
                   "MTA %s stopping; queued mail stays queued", d->cfg->name);
-    ox_assoc_stop_all(d);
+    ox_daemon_assoc_stop_all(d);
     if (d->listener_open)
         uv_close((uv_handle_t *)&d->listener, on_close_noop);
     if (d->mta_open)
@@ -112,7 +112,7 @@ void ox_daemon_kick(ox_daemon *d)
     uint64_t now = ox_daemon_wall_ms(), next = UINT64_MAX;
     int rc = ox_mta_run(&d->mta, now, &next);
     if (rc == 0)
-        ox_assoc_schedule(d, now, &next);
+        ox_daemon_assoc_schedule(d, now, &next);
     uint64_t wait = RUN_MAX_SLEEP_MS;
     if (rc) {
         ox_event_emit(&d->log, now, OX_EV_QUEUE_RECOVERED, NULL,
@@ -146,7 +146,7 @@ static void on_inbound(uv_stream_t *server, int status)
     if (status < 0)
         return;
     if (!d->stopping)
-        ox_assoc_accept(d, server);
+        ox_daemon_assoc_accept(d, server);
 }
 
 static int listen_tcp(ox_daemon *d)

@@ -36,14 +36,14 @@ typedef struct ox_daemon {
 typedef void (*ox_link_cb)(void *ctx, int status, const char *stderr_text, bool timed_out);
 int ox_link_run(ox_daemon *d, const char *command, uint32_t timeout_s, ox_link_cb cb, void *ctx);
 
-/* Associations (assoc.c). */
-void ox_assoc_accept(ox_daemon *d, uv_stream_t *server);
-int ox_assoc_open(ox_daemon *d, int connector_index);
+/* Associations (associations.c). */
+void ox_daemon_assoc_accept(ox_daemon *d, uv_stream_t *server);
+int ox_daemon_assoc_open(ox_daemon *d, int connector_index);
 /* Opens associations where mail waits and the Open Interval allows; moves the open ones on.
  * Lowers *next_ms to the next time an open becomes allowed. */
-void ox_assoc_schedule(ox_daemon *d, uint64_t now, uint64_t *next_ms);
+void ox_daemon_assoc_schedule(ox_daemon *d, uint64_t now, uint64_t *next_ms);
 /* Releases what can be released, aborts the rest (stop). */
-void ox_assoc_stop_all(ox_daemon *d);
+void ox_daemon_assoc_stop_all(ox_daemon *d);
 
 /* Writes the LTAB as a table (or JSON lines) into |out|. */
 void ox_daemon_ltab_text(ox_daemon *d, bool json, char *out, size_t cap);
