@@ -306,7 +306,7 @@ static void on_open_conf(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
         ox_p1_diag pd;
         if (ev->data.len)
             ox_p1_bind_error_decode(ev->data, &e, &pd);
-        char why[200];
+        char why[512];
         snprintf(why, sizeof(why), "%s refused our bind: %s", k->peer_mta,
                  e >= 0 ? ox_p1_bind_error_name(e) : ev->why);
         ox_event_emit(&d->log, now, OX_EV_BIND_FAILED, &x,
@@ -333,7 +333,7 @@ static void on_open_conf(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
     if (ox_p1_bind_decode(ev->data, true, OX_P1_1988, &b, &pd) == 0 && b.authenticated)
         mm = name_match(k->peer_mta, b.mta_name);
     if (mm == 0 || !password_ok(k, &b)) {
-        char why[200];
+        char why[512];
         snprintf(why, sizeof(why), "%s",
                  mm == 0 ? "the responder's name is not the connector's peer-mta"
                          : "the responder's password is not this connector's peer-password");
@@ -674,7 +674,7 @@ static void on_rtsm_event(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
                           c->lt->peer[0] ? c->lt->peer : c->lt->address, ev->why,
                           c->tx ? "; the message in transfer is retried" : "");
         else if (!c->inbound && connector(c)) {
-            char why[200];
+            char why[512];
             snprintf(why, sizeof(why), "the bind failed: %s", ev->why);
             ox_event_emit(&d->log, now, OX_EV_BIND_FAILED, &x,
                           "unable to bind to %s on connector %s: %s; next attempt after the "
@@ -832,7 +832,7 @@ static void on_connected(uv_connect_t *req, int status)
     uint64_t now = now_wall();
     ox_event_ctx x = ctx_of(c);
     if (status < 0) {
-        char why[160];
+        char why[512];
         snprintf(why, sizeof(why), "cannot connect to %s: %s", c->lt->address, uv_strerror(status));
         ox_event_emit(&d->log, now, OX_EV_OPEN_FAILED, &x,
                       "could not open a connection to %s on connector %s: %s; next attempt "
