@@ -326,22 +326,18 @@ int ox_rtsm_transfer_begin(ox_rtsm *m, uint64_t length, ox_buf *out)
     return 0;
 }
 
-/* Sends |hdr| then |data| as one S-DATA; counts toward the next checkpoint. */
-static int send_data(ox_rtsm *m, ox_span data, ox_buf *out)
+/* Sends the pending octets (framing and content gathered in tx_hdr) as one S-DATA, then a
+ * minor sync when a checkpoint's worth has gone. Gathering first makes every S-DATA as large
+ * as allowed, so a message that fits in one carries one whole P-DATA. */
+static int send_pending(ox_rtsm *m, ox_buf *out)
 {
-    ox_buf_reset(&m->ud);
-    ox_buf_append(&m->ud, m->tx_hdr.p, m->tx_hdr.len);
-    ox_buf_append(&m->ud, data.p, data.len);
-    if (m->ud.err)
-        return m->ud.err;
-    size_t n = m->ud.len;
+    size_t n = m->tx_hdr.len;
+    int rc = ox_ses_data(&m->ses, ox_buf_span(&m->tx_hdr), &m->tsdu);
     ox_buf_reset(&m->tx_hdr);
-    int rc = ox_ses_data(&m->ses, ox_buf_span(&m->ud), &m->tsdu);
     if (rc == 0)
         rc = send_tsdu(m, out);
     if (rc)
         return rc;
-    m->tx_sent += data.len;
     m->tx_since_ckpt += n;
     if (m->checkpoint && m->tx_since_ckpt >= (uint64_t)m->checkpoint && m->tx_sent < m->tx_total) {
         uint32_t serial;
@@ -357,6 +353,17 @@ static int send_data(ox_rtsm *m, ox_span data, ox_buf *out)
     return 0;
 }
 
+/* Room left in the S-DATA being gathered. */
+static size_t pending_room(const ox_rtsm *m)
+{
+    size_t cap = m->cfg.max_data;
+    if (m->checkpoint && (uint64_t)m->checkpoint - m->tx_since_ckpt < cap)
+        cap = (size_t)((uint64_t)m->checkpoint - m->tx_since_ckpt);
+    if (cap < 64)
+        cap = 64; /* the framing alone may need this much */
+    return cap > m->tx_hdr.len ? cap - m->tx_hdr.len : 0;
+}
+
 int ox_rtsm_transfer_data(ox_rtsm *m, ox_span data, ox_buf *out, size_t *taken)
 {
     *taken = 0;
@@ -365,15 +372,17 @@ int ox_rtsm_transfer_data(ox_rtsm *m, ox_span data, ox_buf *out, size_t *taken)
     if (data.len > m->tx_total - m->tx_sent)
         return OX_E_ARG;
     while (*taken < data.len && !m->tx_blocked) {
-        size_t room = m->cfg.max_data;
-        if (m->checkpoint && (uint64_t)m->checkpoint - m->tx_since_ckpt < room)
-            room = (size_t)((uint64_t)m->checkpoint - m->tx_since_ckpt);
-        room = room > m->tx_hdr.len ? room - m->tx_hdr.len : 1;
+        size_t room = pending_room(m);
         size_t piece = data.len - *taken < room ? data.len - *taken : room;
-        int rc = send_data(m, ox_span_of(data.p + *taken, piece), out);
-        if (rc)
-            return rc;
+        if (ox_buf_append(&m->tx_hdr, data.p + *taken, piece) != 0)
+            return m->tx_hdr.err;
         *taken += piece;
+        m->tx_sent += piece;
+        if (pending_room(m) == 0) {
+            int rc = send_pending(m, out);
+            if (rc)
+                return rc;
+        }
     }
     return 0;
 }
@@ -383,8 +392,8 @@ int ox_rtsm_transfer_end(ox_rtsm *m, ox_buf *out)
     if (m->state != OX_RTSM_OPEN || !m->tx_active || m->tx_ending || m->tx_sent != m->tx_total)
         return OX_E_STATE;
     int rc = 0;
-    if (m->tx_hdr.len) /* an empty APDU: the framing alone */
-        rc = send_data(m, ox_span_of(NULL, 0), out);
+    if (m->tx_hdr.len)
+        rc = send_pending(m, out);
     uint32_t serial;
     if (rc == 0)
         rc = ox_ses_activity_end(&m->ses, ox_span_of(NULL, 0), &serial, &m->tsdu);
