@@ -52,7 +52,7 @@ INI
 start() { "$X" serve -c "$dir/$1.ini" 2>>"$dir/$1/serve.log" & pids+=($!)
   for _ in $(seq 50); do "$X" status -c "$dir/$1.ini" >/dev/null 2>&1 && return; sleep 0.1; done
   fail "site $1 did not start: $(cat "$dir/$1/serve.log")"; }
-count() { find "$dir/$1/mailbox" -name '*.p1' 2>/dev/null | wc -l; }
+count() { (find "$dir/$1/mailbox" -name '*.p1' 2>/dev/null || true) | wc -l; }
 wait_count() { # SITE N SECONDS
   for _ in $(seq $(( $3 * 10 ))); do [ "$(count "$1")" -ge "$2" ] && return 0; sleep 0.1; done; return 1; }
 submit() { "$X" submit -c "$dir/$1.ini" --from "C=GB;A= ;P=Site$1;S=User$1" --to "$2" "${@:3}" --body "hello from $1"; }
