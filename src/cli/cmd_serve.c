@@ -50,7 +50,8 @@ static int control(int argc, char **argv, const char *request)
     }
     free(cfg);
     free(diag);
-    fputs(out, stdout);
+    /* "ok\n" before a table or JSON is for scripts talking to the socket; people want the rest. */
+    fputs(strncmp(out, "ok\n", 3) == 0 ? out + 3 : out, stdout);
     return strncmp(out, "ok", 2) == 0 ? 0 : 1;
 }
 
