@@ -920,42 +920,44 @@ static int load(ox_mta_cfg *cfg, parse_state *st)
     return st->diag->errors ? OX_E_ARG : 0;
 }
 
-int ox_config_load(ox_mta_cfg *cfg, const char *path, ox_config_diag *diag)
+/* Runs load() over a file (|fp|) or a string (|text|) named |name| in messages. */
+static int load_from(ox_mta_cfg *cfg, const char *name, FILE *fp, const char *text,
+                     ox_config_diag *diag)
 {
-    static parse_state zero;
+    static const parse_state zero;
     parse_state *st = malloc(sizeof(*st));
     if (!st)
         return OX_E_NOMEM;
     *st = zero;
-    memset(diag, 0, sizeof(*diag));
     st->diag = diag;
-    st->file = path;
-    st->fp = fopen(path, "r");
-    if (!st->fp) {
-        diag_add(st, 0, true, "cannot open: %s", strerror(errno));
-        free(st);
+    st->file = name;
+    st->fp = fp;
+    st->text = text;
+    int rc = load(cfg, st);
+    free(st);
+    return rc;
+}
+
+int ox_config_load(ox_mta_cfg *cfg, const char *path, ox_config_diag *diag)
+{
+    memset(diag, 0, sizeof(*diag));
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        int n = snprintf(diag->text, sizeof(diag->text), "%s: error: cannot open: %s\n", path,
+                         strerror(errno));
+        diag->len = n > 0 ? (size_t)n : 0;
+        diag->errors = 1;
         return OX_E_IO;
     }
-    int rc = load(cfg, st);
-    fclose(st->fp);
-    free(st);
+    int rc = load_from(cfg, path, fp, NULL, diag);
+    fclose(fp);
     return rc;
 }
 
 int ox_config_load_string(ox_mta_cfg *cfg, const char *name, const char *text, ox_config_diag *diag)
 {
-    static parse_state zero;
-    parse_state *st = malloc(sizeof(*st));
-    if (!st)
-        return OX_E_NOMEM;
-    *st = zero;
     memset(diag, 0, sizeof(*diag));
-    st->diag = diag;
-    st->file = name;
-    st->text = text;
-    int rc = load(cfg, st);
-    free(st);
-    return rc;
+    return load_from(cfg, name, NULL, text, diag);
 }
 
 const ox_connector_cfg *ox_config_connector(const ox_mta_cfg *cfg, const char *name)

@@ -4,6 +4,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_vectors.h"
+
 #include "openx400/rtse.h"
 
 #include <stdio.h>
@@ -12,36 +14,7 @@
 
 static ox_buf load(const char *name)
 {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/rtse/%s", OX_VECTORS_DIR, name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static char text[8192];
-    size_t n = fread(text, 1, sizeof(text) - 1, f);
-    fclose(f);
-    text[n] = 0;
-    ox_buf b;
-    ox_buf_init(&b, NULL, NULL, 0);
-    assert_int_equal(ox_hex_decode(&b, text), 0);
-    return b;
-}
-
-static ox_buf hex(const char *text)
-{
-    ox_buf b;
-    ox_buf_init(&b, NULL, NULL, 0);
-    assert_int_equal(ox_hex_decode(&b, text), 0);
-    return b;
-}
-
-static void assert_bytes(const ox_buf *got, const ox_buf *want)
-{
-    if (!ox_span_eq(ox_buf_span(got), ox_buf_span(want))) {
-        char g[1024], w[1024];
-        ox_hex_encode(g, sizeof(g), ox_buf_span(got));
-        ox_hex_encode(w, sizeof(w), ox_buf_span(want));
-        fail_msg("got  %s\nwant %s", g, w);
-    }
+    return test_load_vector("rtse", name);
 }
 
 static const uint8_t seq0[] = {0x30, 0x00};
