@@ -887,7 +887,7 @@ int ox_daemon_assoc_open(ox_daemon *d, int cidx)
                                k->peer_port, (struct sockaddr_in *)&ss);
     uint64_t now = now_wall();
     if (rc) {
-        char why[300];
+        char why[512];
         snprintf(why, sizeof(why),
                  "peer-address host '%s' is not an IP address (names are not "
                  "resolved in this version)",
