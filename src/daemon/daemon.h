@@ -30,11 +30,6 @@ typedef struct ox_daemon {
     ox_connector_state cstate[OX_CFG_CONNECTOR_MAX]; /* by connector index in cfg */
 } ox_daemon;
 
-/* Runs |command| with /bin/sh -c (link.c); calls |cb| once with its exit status (128+signal
- * when killed), the first KB of its stderr, and whether the timeout killed it. Returns 0,
- * OX_E_IO (cannot start it: |cb| is not called) or OX_E_NOMEM. */
-typedef void (*ox_link_cb)(void *ctx, int status, const char *stderr_text, bool timed_out);
-int ox_link_run(ox_daemon *d, const char *command, uint32_t timeout_s, ox_link_cb cb, void *ctx);
 
 /* Associations (associations.c). */
 void ox_daemon_assoc_accept(ox_daemon *d, uv_stream_t *server);
