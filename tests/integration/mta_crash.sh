@@ -109,7 +109,7 @@ seq -f 'm%04g' 1 "$N" | xargs -P4 -I{} "$X" submit -c "$dir/A.ini" \
   >> "$dir/ids" 2>>"$dir/submit.err" &
 subpid=$!
 tsub=$(date +%s%N)
-backlog_at=$(( N * 55 / 100 ))   # from here B stays down until the submission ends: a backlog for phase 2
+backlog_at=$(( N * 50 / 100 ))   # from here B stays down until the submission ends: a backlog for phase 2
 while kill -0 "$subpid" 2>/dev/null; do
   if [ -n "${pid[B]}" ]; then
     [ "$(submitted)" -ge "$backlog_at" ] && { kill9 B; say "kill -9 B (#$kills) at submitted=$(submitted) delivered=$(count); B stays down for the backlog"; continue; }
@@ -130,14 +130,17 @@ sub_ms=$(( ($(date +%s%N) - tsub) / 1000000 ))
 [ "$(sort -u "$dir/ids" | wc -l)" = "$N" ] || fail "submit printed duplicate message ids"
 say "submitted $N in $sub_ms ms ($(( N * 1000 / (sub_ms + 1) ))/s, xargs -P4); delivered so far $(count)"
 
-# ---- phase 2: backlog at A; kill A and B alternately in the middle of the transfer ----
+# ---- phase 2: backlog at A (>= N/2); kill A and B alternately in the middle of the transfer ----
 [ -n "${pid[B]}" ] || { start B; say "restart B in ${last_start_ms} ms (backlog $(( N - $(count) )))"; }
 tphase2=$(date +%s%N)
 stuck=0
 for who in A B A B A B; do
   before=$(count)
   [ "$before" -ge "$N" ] && { say "all delivered before the next kill"; break; }
-  msleep "$(rnd_ms 400 1500)"
+  # Kill once the transfer has moved on by a random 40..150 messages (at most 3 s): the kill
+  # lands in the middle of the stream however fast the build is.
+  goal=$(( before + 40 + RANDOM % 111 ))
+  for _ in $(seq 100); do [ "$(count)" -ge "$goal" ] && break; sleep 0.03; done
   at=$(count)
   kill9 "$who"; say "kill -9 $who (#$kills) at delivered=$at (+$((at - before)) since the last restart)"
   [ "$at" = "$before" ] && stuck=$((stuck + 1))
