@@ -201,6 +201,14 @@ int ox_mta_store(ox_mta *m, ox_span apdu, const char *source, uint64_t now_ms, c
             in.expiry_ms += ms_of(msg->deferred) - now_ms;
         /* X.411 14.3.1: a message that already passed through this domain loops. */
         bool loop = !local && ox_p1_message_trace_has(msg, &m->gdi);
+        /* A looping message comes back under the identifier this MTA already holds (or
+         * held): queued under that key it would pass for a resend and vanish. The looped copy
+         * gets its own key so that it is non-delivered with the loop diagnostic; its envelope
+         * and the report keep the real identifier. */
+        if (loop) {
+            size_t used = strlen(idtext);
+            snprintf(idtext + used, sizeof(idtext) - used, "#loop-%" PRIu64, now_ms);
+        }
         rc = ox_p1_message_add_trace(msg, &here);
         if (rc == 0)
             rc = msg->is_probe ? ox_p1_message_encode(&env, msg, OX_P1_1988)

@@ -140,7 +140,7 @@ else
 $rep"
   echo "$rep" | grep -A1 "^Not deliv.: *C=GB;A= ;P=Loop;S=Round" | grep >/dev/null "reason 1, diagnostic 3" \
     || fail "4. routing loop: want reason 1, diagnostic 3 (loop-detected): $rep"
-  loopers=$(for s in A B C; do ev "$s" 206 | grep >/dev/null . && echo "$s"; done | tr -d '\n')
+  loopers=$(for s in A B C; do if ev "$s" 206 | grep >/dev/null .; then echo "$s"; fi; done | tr -d '\n')
   [ "$loopers" = A ] || fail "4. routing loop: event 206 logged on '$loopers', want exactly A (it came back to A)"
   [ "$(count A S-Round)" = 0 ] || fail "4. routing loop: the looping message was delivered at A"
   [ "$(count A S-UserA)" = 3 ] || fail "A has $(count A S-UserA) reports for UserA, want 3 (DR, NDR, loop NDR)"
