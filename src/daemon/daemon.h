@@ -30,7 +30,6 @@ typedef struct ox_daemon {
     ox_connector_state cstate[OX_CFG_CONNECTOR_MAX]; /* by connector index in cfg */
 } ox_daemon;
 
-
 /* Associations (associations.c). */
 void ox_daemon_assoc_accept(ox_daemon *d, uv_stream_t *server);
 int ox_daemon_assoc_open(ox_daemon *d, int connector_index);
