@@ -75,10 +75,11 @@ typedef enum {
     OX_SCHED_SELECTED_TIMES
 } ox_schedule;
 
-/* A weekly window: minutes since Monday 00:00 in the MTA's time zone, [start, end). */
+/* A weekly window: seconds since Monday 00:00 in the MTA's time zone, [start, end). */
 typedef struct ox_sched_window {
-    uint32_t start_min, end_min;
+    uint32_t start_s, end_s;
 } ox_sched_window;
+#define OX_WEEK_S (7u * 86400u)
 
 typedef struct ox_connector_cfg {
     char name[OX_CFG_NAME_MAX];
@@ -146,7 +147,10 @@ int ox_config_load_string(ox_mta_cfg *cfg, const char *name, const char *text,
                           ox_config_diag *diag);
 
 const ox_connector_cfg *ox_config_connector(const ox_mta_cfg *cfg, const char *name);
-/* True when |t| (minutes since Monday 00:00) falls in one of the connector's windows. */
-bool ox_schedule_open_at(const ox_connector_cfg *c, uint32_t week_minute);
+/* True when |t| (seconds since Monday 00:00) falls in one of the connector's windows. */
+bool ox_schedule_open_at(const ox_connector_cfg *c, uint32_t week_second);
+/* Seconds from |t| (seconds since Monday 00:00) to the next window start; UINT32_MAX when
+ * the connector has no window. */
+uint32_t ox_schedule_next_open(const ox_connector_cfg *c, uint32_t week_second);
 
 #endif

@@ -250,6 +250,11 @@ int ox_queue_retry(ox_queue *q, int64_t rcpt_id, uint64_t now_ms, uint64_t at_ms
  * failure); |connector| borrowed, NULL = unrouted. Attempts are kept. */
 int ox_queue_route(ox_queue *q, int64_t rcpt_id, const char *connector, uint64_t now_ms);
 
+/* Every PENDING recipient routed to |connector| (borrowed) that waits for a later attempt
+ * becomes due at |now_ms| (x400mta retry); attempts are kept. *n = how many. Returns 0,
+ * OX_E_ARG or OX_E_IO. */
+int ox_queue_retry_now(ox_queue *q, const char *connector, uint64_t now_ms, size_t *n);
+
 /* ---- Scheduling queries ---- */
 
 /* One schedulable recipient. */

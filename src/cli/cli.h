@@ -15,6 +15,13 @@ int cmd_assoc(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_track(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_test_peer(int argc, char **argv);
+int cmd_retry(int argc, char **argv);
+
+/* Sends |request| to the daemon of the configuration, waits up to |timeout_ms| for the
+ * reply and prints it; 0 when it starts with "ok", 1 otherwise, 2 on a configuration
+ * problem. */
+int cli_control(int argc, char **argv, const char *request, int timeout_ms);
 
 /* True when argv holds -h or --help (every command answers it). */
 bool cli_wants_help(int argc, char **argv);

@@ -20,8 +20,7 @@ int cmd_serve(int argc, char **argv)
     return ox_daemon_run(cli_config_path(argc, argv));
 }
 
-/* Sends one control request to the daemon of the configuration and prints the reply. */
-static int control(int argc, char **argv, const char *request)
+int cli_control(int argc, char **argv, const char *request, int timeout_ms)
 {
     const char *path = cli_config_path(argc, argv);
     ox_mta_cfg *cfg = malloc(sizeof(*cfg));
@@ -40,7 +39,7 @@ static int control(int argc, char **argv, const char *request)
         return 2;
     }
     static char out[65536];
-    rc = ox_control_request(cfg->control_path, request, out, sizeof(out));
+    rc = ox_control_request_wait(cfg->control_path, request, out, sizeof(out), timeout_ms);
     if (rc) {
         fprintf(stderr, "x400mta: no MTA answers on %s (is 'x400mta serve --config %s' running?)\n",
                 cfg->control_path, path);
@@ -53,6 +52,11 @@ static int control(int argc, char **argv, const char *request)
     /* "ok\n" before a table or JSON is for scripts talking to the socket; people want the rest. */
     fputs(strncmp(out, "ok\n", 3) == 0 ? out + 3 : out, stdout);
     return strncmp(out, "ok", 2) == 0 ? 0 : 1;
+}
+
+static int control(int argc, char **argv, const char *request)
+{
+    return cli_control(argc, argv, request, 30000);
 }
 
 int cmd_reload(int argc, char **argv)

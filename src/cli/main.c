@@ -26,6 +26,8 @@ static const command commands[] = {
     {"assoc", cmd_assoc, "show the association table (LTAB) of the running MTA"},
     {"track", cmd_track, "show every step of one message through this MTA"},
     {"show", cmd_show, "print a delivered message file (envelope, heading, body)"},
+    {"test-peer", cmd_test_peer, "open, bind and release one association to a connector's peer"},
+    {"retry", cmd_retry, "make a connector's waiting mail due now (clears its Open Interval)"},
     {"check-config", cmd_check_config, "validate a configuration file and print what is wrong"},
     {"events", cmd_events, "show the event log, filtered by ID, category or time"},
     {"version", cmd_version, "print the version"},

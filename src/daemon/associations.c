@@ -10,9 +10,7 @@
  * Durability: a received message is confirmed (RTSE activity-end acknowledgement) only after
  * ox_mta_store committed it. A sent message is marked transferred only after the peer's
  * confirmation. */
-#include "daemon.h"
-
-#include "openx400/rtsm.h"
+#include "conn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,39 +20,8 @@
  * the daemon allocate without limit. */
 #define RX_MAX ((size_t)64 << 20)
 /* Stop producing when this much is waiting for the socket. */
-#define OUT_HIGH_WATER     ((size_t)4 << 20)
-#define CONNECT_TIMEOUT_MS 30000
-#define BIND_TIMEOUT_MS    30000
-#define MAX_TX_RCPTS       64
-
-typedef struct conn {
-    ox_daemon *d;
-    uv_tcp_t tcp;
-    uv_connect_t creq;
-    uv_timer_t timer;
-    ox_ltab_entry *lt;
-    int cidx; /* connector index, -1 until known */
-    bool inbound, closing, tcp_open, timer_open, connected;
-    int handles;
-    ox_rtsm m;
-    bool m_init;
-    size_t inflight; /* bytes written but not yet completed */
-    /* sending */
-    bool tx;
-    int64_t tx_msg;
-    int64_t tx_rcpts[MAX_TX_RCPTS];
-    size_t n_tx;
-    ox_buf tx_head;
-    size_t tx_head_off;
-    ox_queue_reader rd;
-    bool rd_open;
-    uint8_t chunk[16384];
-    size_t chunk_len, chunk_off;
-    char tx_id[300];
-    bool give_turn_after, asked_turn, release_wanted;
-    /* receiving */
-    ox_buf rx;
-} conn;
+#define OUT_HIGH_WATER  ((size_t)4 << 20)
+#define BIND_TIMEOUT_MS 30000
 
 typedef struct write_req {
     uv_write_t w;
@@ -63,13 +30,11 @@ typedef struct write_req {
     uint8_t data[];
 } write_req;
 
-static void conn_pump(conn *c);
-static void conn_close(conn *c, const char *why);
 static void on_idle(uv_timer_t *t);
 
 static void on_stop_timeout(uv_timer_t *t)
 {
-    conn_close(t->data, "no answer to the release while stopping");
+    ox_conn_close(t->data, "no answer to the release while stopping");
 }
 
 static uint64_t now_wall(void)
@@ -77,16 +42,16 @@ static uint64_t now_wall(void)
     return ox_daemon_wall_ms();
 }
 
-static const ox_connector_cfg *connector(conn *c)
+const ox_connector_cfg *ox_conn_connector(conn *c)
 {
     return c->cidx >= 0 && (size_t)c->cidx < c->d->cfg->n_connectors
                ? &c->d->cfg->connectors[c->cidx]
                : NULL;
 }
 
-static ox_event_ctx ctx_of(conn *c)
+ox_event_ctx ox_conn_event_ctx(conn *c)
 {
-    const ox_connector_cfg *k = connector(c);
+    const ox_connector_cfg *k = ox_conn_connector(c);
     ox_event_ctx x = {.ltab = c->lt ? c->lt->index : 0,
                       .connector = k ? k->name : NULL,
                       .peer = c->lt && c->lt->peer[0] ? c->lt->peer : (k ? k->peer_mta : NULL),
@@ -99,17 +64,18 @@ static void on_written(uv_write_t *w, int status)
     write_req *r = (write_req *)w;
     conn *c = r->c;
     c->inflight -= r->len;
+    c->progress_ms = uv_now(c->d->loop);
     free(r);
     if (status < 0) {
-        conn_close(c, uv_strerror(status));
+        ox_conn_close(c, uv_strerror(status));
         return;
     }
     if (!c->closing)
-        conn_pump(c);
+        ox_conn_pump(c);
 }
 
 /* Sends what the machine appended to |out|. */
-static void flush(conn *c, ox_buf *out)
+void ox_conn_flush(conn *c, ox_buf *out)
 {
     if (!out->len || c->closing || !c->tcp_open) {
         ox_buf_reset(out);
@@ -118,7 +84,7 @@ static void flush(conn *c, ox_buf *out)
     write_req *r = malloc(sizeof(*r) + out->len);
     if (!r) {
         ox_buf_reset(out);
-        conn_close(c, "out of memory");
+        ox_conn_close(c, "out of memory");
         return;
     }
     r->c = c;
@@ -134,20 +100,25 @@ static void flush(conn *c, ox_buf *out)
     if (uv_write(&r->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
         c->inflight -= r->len;
         free(r);
-        conn_close(c, "write failed");
+        ox_conn_close(c, "write failed");
     }
 }
 
-static void on_handle_closed(uv_handle_t *h)
+void ox_conn_unref(conn *c)
 {
-    conn *c = h->data;
-    if (--c->handles > 0)
+    if (--c->refs > 0)
         return;
     if (c->m_init)
         ox_rtsm_free(&c->m);
     ox_buf_free(&c->tx_head);
     ox_buf_free(&c->rx);
+    ox_buf_free(&c->pending_accept);
     free(c);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    ox_conn_unref(h->data);
 }
 
 /* The transfer in flight failed: its recipients go back for the Transfer Interval. */
@@ -155,13 +126,13 @@ static void tx_failed(conn *c, const char *why)
 {
     if (!c->tx)
         return;
-    const ox_connector_cfg *k = connector(c);
+    const ox_connector_cfg *k = ox_conn_connector(c);
     uint64_t now = now_wall();
     ox_queue_batch_begin(c->d->mta.q);
     for (size_t i = 0; i < c->n_tx && k; i++)
         ox_mta_transfer_failed(&c->d->mta, c->tx_rcpts[i], k, OX_QUEUE_ATTEMPT_TRANSFER, why, now);
     ox_queue_batch_commit(c->d->mta.q);
-    ox_event_ctx x = ctx_of(c);
+    ox_event_ctx x = ox_conn_event_ctx(c);
     x.msgid = c->tx_id;
     ox_event_emit(&c->d->log, now, OX_EV_TRANSFER_RETRY, &x,
                   "transfer of %s to %s failed (%s); it is retried after the transfer interval "
@@ -173,14 +144,21 @@ static void tx_failed(conn *c, const char *why)
     c->tx = false;
 }
 
-static void conn_close(conn *c, const char *why)
+void ox_conn_close(conn *c, const char *why)
 {
     if (c->closing)
         return;
     c->closing = true;
+    ox_daemon *d = c->d;
     tx_failed(c, why ? why : "association closed");
+    if (c->bindback_for)
+        ox_bindback_result(c, false, why ? why : "association closed");
+    if (c->awaiting_bindback) /* the inbound side of a bindback that never finished */
+        c->awaiting_bindback = false;
+    if (c->probe)
+        ox_probe_end(c->probe, false, "association closed: %s", why ? why : "released");
     if (c->lt) {
-        ox_ltab_remove(&c->d->ltab, c->lt);
+        ox_ltab_remove(&d->ltab, c->lt);
         c->lt = NULL;
     }
     if (c->timer_open) {
@@ -191,8 +169,10 @@ static void conn_close(conn *c, const char *why)
         c->tcp_open = false;
         uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     }
-    if (!c->d->stopping)
-        ox_daemon_kick(c->d); /* another association may be due */
+    if (!c->inbound && c->cidx >= 0)
+        ox_daemon_conn_gone(d, c->cidx);
+    if (!d->stopping)
+        ox_daemon_kick(d); /* another association may be due */
 }
 
 /* ---- bind ---- */
@@ -233,7 +213,7 @@ static void on_open_ind(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
     ox_buf err;
     ox_buf_init(&err, NULL, eb, sizeof(eb));
     if (ox_p1_bind_decode(ev->data, false, OX_P1_1988, &b, &pd) != 0 || !b.authenticated) {
-        ox_event_ctx x = ctx_of(c);
+        ox_event_ctx x = ox_conn_event_ctx(c);
         ox_event_emit(&d->log, now, OX_EV_INBOUND_REFUSED, &x,
                       "refused an association from %s: its bind is %s; openx400 needs an "
                       "authenticated MTA bind (name and password)",
@@ -252,7 +232,7 @@ static void on_open_ind(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
         }
     }
     if (best < 0) {
-        ox_event_ctx x = ctx_of(c);
+        ox_event_ctx x = ox_conn_event_ctx(c);
         ox_event_emit(&d->log, now, OX_EV_INBOUND_REFUSED, &x,
                       "refused an association from %s presenting MTA name '%s': no connector "
                       "has that peer-mta; add one or correct the peer's Local MTA Name",
@@ -262,9 +242,9 @@ static void on_open_ind(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
         return;
     }
     c->cidx = best;
-    const ox_connector_cfg *k = connector(c);
+    const ox_connector_cfg *k = ox_conn_connector(c);
     ox_strlcpy(c->lt->connector, k->name, sizeof(c->lt->connector));
-    ox_event_ctx x = ctx_of(c);
+    ox_event_ctx x = ox_conn_event_ctx(c);
     if (!password_ok(k, &b)) {
         ox_event_emit(&d->log, now, OX_EV_BIND_AUTH_FAILED, &x,
                       "refused the bind of %s from %s on connector %s: the password it presented "
@@ -282,25 +262,76 @@ static void on_open_ind(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
                       b.mta_name, k->name, k->peer_mta);
     ox_p1_bind mine;
     bind_values(c, k, &mine);
-    ox_buf res;
-    ox_buf_init(&res, NULL, NULL, 0);
-    ox_p1_bind_encode(&res, &mine, true, OX_P1_1988);
-    if (ox_rtsm_accept(&c->m, ox_buf_span(&res), out) == 0) {
-        c->lt->state = OX_LTAB_IDLE;
-        ox_event_emit(&d->log, now, OX_EV_ASSOC_OPENED, &x,
-                      "association from %s (%s) bound on connector %s", b.mta_name, c->lt->address,
-                      k->name);
+    ox_buf_reset(&c->pending_accept);
+    ox_p1_bind_encode(&c->pending_accept, &mine, true, OX_P1_1988);
+    /* Seed 000/004: with bindback the caller is confirmed at its own address before the
+     * association carries anything; our answer waits for it. */
+    if (ox_bindback_start(c)) {
+        c->awaiting_bindback = true;
+        c->lt->state = OX_LTAB_BINDBACK;
+        return;
     }
-    ox_buf_free(&res);
+    ox_conn_bindback_done(c, true, NULL);
+    ox_conn_flush(c, out);
+}
+
+void ox_conn_bindback_done(conn *c, bool ok, const char *why)
+{
+    if (c->closing)
+        return;
+    ox_daemon *d = c->d;
+    const ox_connector_cfg *k = ox_conn_connector(c);
+    uint64_t now = now_wall();
+    ox_event_ctx x = ox_conn_event_ctx(c);
+    ox_buf out;
+    ox_buf_init(&out, NULL, NULL, 0);
+    c->awaiting_bindback = false;
+    if (!ok) {
+        uint8_t eb[8];
+        ox_buf err;
+        ox_buf_init(&err, NULL, eb, sizeof(eb));
+        ox_p1_bind_error_encode(&err, OX_P1_BIND_AUTHENTICATION_ERROR);
+        ox_rtsm_refuse(&c->m, ox_buf_span(&err), &out);
+        ox_conn_flush(c, &out);
+        ox_buf_free(&out);
+        ox_conn_close(c, why ? why : "bindback failed");
+        return;
+    }
+    if (ox_rtsm_accept(&c->m, ox_buf_span(&c->pending_accept), &out) == 0) {
+        c->lt->state = OX_LTAB_IDLE;
+        uv_timer_stop(&c->timer);
+        ox_event_emit(&d->log, now, OX_EV_ASSOC_OPENED, &x,
+                      "association from %s (%s) bound on connector %s%s", c->lt->peer,
+                      c->lt->address, k ? k->name : "?", why ? why : "");
+    }
+    ox_buf_reset(&c->pending_accept);
+    ox_conn_flush(c, &out);
+    ox_buf_free(&out);
+    ox_conn_pump(c);
+}
+
+/* Our bind did not succeed: a bindback reports to the association it confirms, test-peer
+ * to its operator; only a real open counts against the connector (Open Interval, retries). */
+static void outbound_open_failed(conn *c, const char *why)
+{
+    if (c->bindback_for) {
+        ox_bindback_result(c, false, why);
+        c->bindback_for = 0;
+    } else if (c->probe) {
+        ox_probe_end(c->probe, false, "%s", why);
+        c->probe = NULL;
+    } else if (c->cidx >= 0) {
+        ox_daemon_open_failed(c->d, c->cidx, now_wall(), why);
+    }
 }
 
 static void on_open_conf(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
 {
     ox_daemon *d = c->d;
-    const ox_connector_cfg *k = connector(c);
+    const ox_connector_cfg *k = ox_conn_connector(c);
     ox_connector_state *cs = &d->cstate[c->cidx];
     uint64_t now = now_wall();
-    ox_event_ctx x = ctx_of(c);
+    ox_event_ctx x = ox_conn_event_ctx(c);
     if (!ev->accepted) {
         int e = -1;
         ox_p1_diag pd;
@@ -323,8 +354,8 @@ static void on_open_conf(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
                           "'%s', the %s password); make them match on both sides, then reload",
                           k->peer_mta, k->name, k->local_name[0] ? k->local_name : d->cfg->name,
                           k->local_password[0] ? "connector's override" : "MTA's own");
-        ox_connector_open_failed(cs, k, now, why);
-        conn_close(c, why);
+        outbound_open_failed(c, why);
+        ox_conn_close(c, why);
         return;
     }
     ox_p1_bind b;
@@ -343,8 +374,8 @@ static void on_open_conf(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
                       "override for us), then reload",
                       c->lt->address, k->name, b.mta_name, why, k->name);
         ox_rtsm_abort(&c->m, OX_RTSE_AB_USER_ERROR, out);
-        ox_connector_open_failed(cs, k, now, why);
-        conn_close(c, why);
+        outbound_open_failed(c, why);
+        ox_conn_close(c, why);
         return;
     }
     ox_strlcpy(c->lt->peer, b.mta_name, sizeof(c->lt->peer));
@@ -353,13 +384,38 @@ static void on_open_conf(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
                       "peer MTA answered as '%s' and connector %s expects '%s': equal as X.400 "
                       "compares names, accepted; write the name as the peer spells it",
                       b.mta_name, k->name, k->peer_mta);
-    ox_connector_open_ok(cs);
     c->lt->state = OX_LTAB_IDLE;
     c->lt->have_turn = true;
+    uv_timer_stop(&c->timer);
     ox_event_emit(&d->log, now, OX_EV_ASSOC_OPENED, &x,
-                  "association to %s at %s bound on connector %s (checkpoint %lld, window %lld)",
-                  b.mta_name, c->lt->address, k->name, (long long)ev->checkpoint,
-                  (long long)ev->window);
+                  "association to %s at %s bound on connector %s%s (checkpoint %lld, window "
+                  "%lld)",
+                  b.mta_name, c->lt->address, k->name, c->bindback_for ? " as a bindback" : "",
+                  (long long)ev->checkpoint, (long long)ev->window);
+    if (c->bindback_for) {
+        ox_bindback_result(c, true, NULL);
+        c->bindback_for = 0;
+        return;
+    }
+    if (c->probe) {
+        ox_probe_step(c->probe, "bound: %s answered as '%s' and the password matched", k->name,
+                      b.mta_name);
+        c->release_wanted = true;
+        return;
+    }
+    ox_connector_open_ok(cs);
+    if (cs->replacing) {
+        ox_event_emit(&d->log, now, OX_EV_ASSOC_STUCK, &x,
+                      "association %d to %s replaces the stuck association %d on connector %s",
+                      c->lt->index, b.mta_name, cs->replacing, k->name);
+        cs->replacing = 0;
+    } else if (ox_ltab_count(&d->ltab, k->name, true) > 1) {
+        ox_event_emit(&d->log, now, OX_EV_ASSOC_ADDED_FOR_LOAD, &x,
+                      "association %d added to %s on connector %s: %zu association(s) for the "
+                      "queued mail (threshold %u per association)",
+                      c->lt->index, b.mta_name, k->name, ox_ltab_count(&d->ltab, k->name, true),
+                      k->values.threshold);
+    }
 }
 
 /* ---- sending ---- */
@@ -368,7 +424,7 @@ static void on_open_conf(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
 static bool tx_start(conn *c, ox_buf *out)
 {
     ox_daemon *d = c->d;
-    const ox_connector_cfg *k = connector(c);
+    const ox_connector_cfg *k = ox_conn_connector(c);
     uint64_t now = now_wall();
     ox_queue_due due[MAX_TX_RCPTS];
     size_t n;
@@ -501,7 +557,7 @@ static void tx_confirmed(conn *c)
         ox_queue_mark_transferred(d->mta.q, c->tx_rcpts[i], now);
     ox_queue_history_add(d->mta.q, c->tx_msg, now, OX_EV_MSG_TRANSFERRED, c->lt->peer);
     ox_queue_batch_commit(d->mta.q);
-    ox_event_ctx x = ctx_of(c);
+    ox_event_ctx x = ox_conn_event_ctx(c);
     x.msgid = c->tx_id;
     ox_event_emit(&d->log, now, OX_EV_MSG_TRANSFERRED, &x,
                   "%s transferred to %s for %zu recipient(s) and confirmed by it", c->tx_id,
@@ -513,7 +569,7 @@ static void tx_confirmed(conn *c)
 
 /* ---- the pump: what to do next ---- */
 
-static void conn_pump(conn *c)
+void ox_conn_pump(conn *c)
 {
     if (c->closing || !c->m_init)
         return;
@@ -521,7 +577,7 @@ static void conn_pump(conn *c)
     uint8_t small[256];
     ox_buf_init(&out, NULL, small, sizeof(small));
     ox_daemon *d = c->d;
-    const ox_connector_cfg *k = connector(c);
+    const ox_connector_cfg *k = ox_conn_connector(c);
     if (c->m.state == OX_RTSM_OPEN && k && !c->m.rx_active) {
         if (c->tx) {
             tx_continue(c, &out);
@@ -530,15 +586,20 @@ static void conn_pump(conn *c)
                 c->give_turn_after = false;
                 if (ox_rtsm_turn_give(&c->m, &out) == 0) {
                     c->lt->have_turn = false;
-                    ox_event_ctx x = ctx_of(c);
+                    ox_event_ctx x = ox_conn_event_ctx(c);
                     ox_event_emit(&d->log, now_wall(), OX_EV_TURN_GIVE, &x, "gave the turn to %s",
                                   c->lt->peer);
                 }
-            } else if (!d->stopping && tx_start(c, &out)) {
+            } else if (!d->stopping && !c->probe && !c->release_wanted && tx_start(c, &out)) {
                 tx_continue(c, &out);
-            } else if (c->release_wanted || d->stopping) {
-                if (ox_rtsm_release(&c->m, &out) == 0)
+            } else if ((c->release_wanted || d->stopping) && !c->release_sent_ms) {
+                if (ox_rtsm_release(&c->m, &out) == 0) {
                     c->lt->state = OX_LTAB_RELEASING;
+                    c->release_sent_ms = uv_now(d->loop);
+                    c->progress_ms = c->release_sent_ms;
+                    if (c->probe)
+                        ox_probe_step(c->probe, "release sent");
+                }
             }
         } else if (!c->asked_turn) {
             uint64_t count = 0, oldest;
@@ -549,14 +610,14 @@ static void conn_pump(conn *c)
                 if (n && ox_rtsm_turn_please(&c->m, due[0].priority == OX_QUEUE_PRIO_URGENT ? 2 : 0,
                                              &out) == 0) {
                     c->asked_turn = true;
-                    ox_event_ctx x = ctx_of(c);
+                    ox_event_ctx x = ox_conn_event_ctx(c);
                     ox_event_emit(&d->log, now_wall(), OX_EV_TURN_PLEASE, &x,
                                   "asked %s for the turn: mail is waiting", c->lt->peer);
                 }
             }
         }
     }
-    flush(c, &out);
+    ox_conn_flush(c, &out);
     ox_buf_free(&out);
     /* Lifetime: an association idle this long is released (the turn holder releases; the
      * other side asks for the turn first). */
@@ -565,10 +626,11 @@ static void conn_pump(conn *c)
         uv_timer_start(&c->timer, on_idle, (uint64_t)k->values.lifetime_s * 1000, 0);
 }
 
-static void on_idle(uv_timer_t *t)
+/* Releases once the current message is done: the turn holder releases; the other side asks
+ * for the turn first. */
+void ox_conn_release_soon(conn *c)
 {
-    conn *c = t->data;
-    if (c->closing || c->m.state != OX_RTSM_OPEN)
+    if (c->closing || c->m.state != OX_RTSM_OPEN || c->release_wanted)
         return;
     c->release_wanted = true;
     if (!c->m.have_turn && !c->asked_turn) {
@@ -576,10 +638,15 @@ static void on_idle(uv_timer_t *t)
         ox_buf_init(&out, NULL, NULL, 0);
         if (ox_rtsm_turn_please(&c->m, 0, &out) == 0)
             c->asked_turn = true;
-        flush(c, &out);
+        ox_conn_flush(c, &out);
         ox_buf_free(&out);
     }
-    conn_pump(c);
+    ox_conn_pump(c);
+}
+
+static void on_idle(uv_timer_t *t)
+{
+    ox_conn_release_soon(t->data);
 }
 
 void ox_daemon_assoc_stop_all(ox_daemon *d)
@@ -593,14 +660,14 @@ void ox_daemon_assoc_stop_all(ox_daemon *d)
         ox_buf_init(&out, NULL, NULL, 0);
         if (ox_rtsm_can_send(&c->m) && ox_rtsm_release(&c->m, &out) == 0) {
             c->lt->state = OX_LTAB_RELEASING;
-            flush(c, &out);
+            ox_conn_flush(c, &out);
             /* The peer has the disconnect time to answer; we give it a few seconds. */
             uv_timer_start(&c->timer, on_stop_timeout, 3000, 0);
         } else {
             if (c->m_init)
                 ox_rtsm_abort(&c->m, OX_RTSE_AB_TEMPORARY_PROBLEM, &out);
-            flush(c, &out);
-            conn_close(c, "the MTA is stopping");
+            ox_conn_flush(c, &out);
+            ox_conn_close(c, "the MTA is stopping");
         }
         ox_buf_free(&out);
     }
@@ -610,7 +677,7 @@ static void on_rtsm_event(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
 {
     ox_daemon *d = c->d;
     uint64_t now = now_wall();
-    ox_event_ctx x = ctx_of(c);
+    ox_event_ctx x = ox_conn_event_ctx(c);
     switch (ev->kind) {
     case OX_RTSM_EV_OPEN_IND: on_open_ind(c, ev, out); break;
     case OX_RTSM_EV_OPEN_CONF: on_open_conf(c, ev, out); break;
@@ -625,7 +692,7 @@ static void on_rtsm_event(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
                           "%s sent a message larger than %zu MB; association aborted", c->lt->peer,
                           RX_MAX >> 20);
             ox_rtsm_abort(&c->m, OX_RTSE_AB_PERMANENT_PROBLEM, out);
-            conn_close(c, "message too large");
+            ox_conn_close(c, "message too large");
         }
         break;
     case OX_RTSM_EV_TRANSFER_END_IND: {
@@ -646,7 +713,7 @@ static void on_rtsm_event(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
             ox_rtsm_abort(
                 &c->m,
                 rc == OX_E_PEER ? OX_RTSE_AB_INVALID_PARAMETER : OX_RTSE_AB_TEMPORARY_PROBLEM, out);
-            conn_close(c, err);
+            ox_conn_close(c, err);
         }
         ox_buf_reset(&c->rx);
         break;
@@ -660,12 +727,16 @@ static void on_rtsm_event(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
         break;
     case OX_RTSM_EV_RELEASE_IND:
     case OX_RTSM_EV_RELEASE_CONF:
+        if (c->probe) {
+            ox_probe_end(c->probe, true, "released in order");
+            c->probe = NULL;
+        }
         ox_event_emit(&d->log, now, OX_EV_ASSOC_RELEASED, &x,
                       "association with %s released (%llu message(s) out, %llu in)",
                       c->lt->peer[0] ? c->lt->peer : "?", (unsigned long long)c->lt->msgs_out,
                       (unsigned long long)c->lt->msgs_in);
-        flush(c, out);
-        conn_close(c, NULL);
+        ox_conn_flush(c, out);
+        ox_conn_close(c, NULL);
         break;
     case OX_RTSM_EV_ABORT_IND:
         if (c->lt && c->lt->state != OX_LTAB_BINDING && c->lt->state != OX_LTAB_CONNECTING)
@@ -673,17 +744,17 @@ static void on_rtsm_event(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
                           "association with %s ended abnormally: %s%s",
                           c->lt->peer[0] ? c->lt->peer : c->lt->address, ev->why,
                           c->tx ? "; the message in transfer is retried" : "");
-        else if (!c->inbound && connector(c)) {
+        else if (!c->inbound && ox_conn_connector(c)) {
             char why[512];
             snprintf(why, sizeof(why), "the bind failed: %s", ev->why);
             ox_event_emit(&d->log, now, OX_EV_BIND_FAILED, &x,
                           "unable to bind to %s on connector %s: %s; next attempt after the "
                           "open interval",
-                          connector(c)->peer_mta, connector(c)->name, ev->why);
-            ox_connector_open_failed(&d->cstate[c->cidx], connector(c), now, why);
+                          ox_conn_connector(c)->peer_mta, ox_conn_connector(c)->name, ev->why);
+            outbound_open_failed(c, why);
         }
-        flush(c, out);
-        conn_close(c, ev->why);
+        ox_conn_flush(c, out);
+        ox_conn_close(c, ev->why);
         break;
     default: break;
     }
@@ -709,12 +780,13 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
             while (!c->closing && ox_rtsm_next_event(&c->m, &ev))
                 on_rtsm_event(c, &ev, &out);
             ox_buf_free(&out);
-            conn_close(c, "connection closed by the peer");
+            ox_conn_close(c, "connection closed by the peer");
         }
         return;
     }
     if (c->lt) {
         c->lt->bytes_in += (uint64_t)n;
+        c->progress_ms = uv_now(c->d->loop);
         c->lt->last_activity_ms = uv_now(c->d->loop);
     }
     ox_buf out;
@@ -731,12 +803,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
             break;
     }
     free(buf->base);
-    flush(c, &out);
+    ox_conn_flush(c, &out);
     ox_buf_free(&out);
-    conn_pump(c);
+    ox_conn_pump(c);
 }
 
-static conn *conn_new(ox_daemon *d, bool inbound, int cidx)
+conn *ox_conn_new(ox_daemon *d, bool inbound, int cidx)
 {
     conn *c = calloc(1, sizeof(*c));
     if (!c)
@@ -747,17 +819,19 @@ static conn *conn_new(ox_daemon *d, bool inbound, int cidx)
     uv_tcp_init(d->loop, &c->tcp);
     uv_timer_init(d->loop, &c->timer);
     c->tcp.data = c->timer.data = c;
-    c->handles = 2;
+    c->refs = 2;
     c->tcp_open = c->timer_open = true;
     ox_buf_init(&c->tx_head, NULL, NULL, 0);
     ox_buf_init(&c->rx, NULL, NULL, 0);
+    ox_buf_init(&c->pending_accept, NULL, NULL, 0);
     c->rx.max = RX_MAX;
+    c->progress_ms = uv_now(d->loop);
     return c;
 }
 
 static void rtsm_setup(conn *c, bool initiator)
 {
-    const ox_connector_cfg *k = connector(c);
+    const ox_connector_cfg *k = ox_conn_connector(c);
     const ox_mta_values *v = k ? &k->values : &c->d->cfg->values;
     ox_rtsm_cfg rc = {.role = initiator ? OX_RTSM_INITIATOR : OX_RTSM_RESPONDER,
                       .checkpoint = v->checkpoint_size,
@@ -773,47 +847,63 @@ static void on_bind_timeout(uv_timer_t *t)
         return;
     ox_daemon *d = c->d;
     uint64_t now = now_wall();
-    ox_event_ctx x = ctx_of(c);
+    ox_event_ctx x = ox_conn_event_ctx(c);
     ox_event_emit(&d->log, now, OX_EV_CALL_CANCELLED, &x,
-                  "cancelled the association with %s after %d ms without a completed bind",
-                  c->lt ? c->lt->address : "?", BIND_TIMEOUT_MS);
-    if (!c->inbound && connector(c))
-        ox_connector_open_failed(&d->cstate[c->cidx], connector(c), now,
-                                 "the bind did not complete in time");
-    conn_close(c, "bind timeout");
+                  "cancelled the association with %s after %d ms without a completed bind%s",
+                  c->lt ? c->lt->address : "?", BIND_TIMEOUT_MS,
+                  c->awaiting_bindback ? " (the bindback did not finish)" : "");
+    if (!c->inbound)
+        outbound_open_failed(c, "the bind did not complete in time");
+    ox_conn_close(c, "bind timeout");
 }
 
 /* ---- inbound ---- */
 
+static void sockaddr_text(const struct sockaddr_storage *ss, char *ip, size_t ipcap, int *port)
+{
+    ip[0] = '\0';
+    *port = 0;
+    if (ss->ss_family == AF_INET) {
+        uv_ip4_name((const struct sockaddr_in *)ss, ip, ipcap);
+        *port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        uv_ip6_name((const struct sockaddr_in6 *)ss, ip, ipcap);
+        *port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    }
+}
+
 void ox_daemon_assoc_accept(ox_daemon *d, uv_stream_t *server)
 {
-    conn *c = conn_new(d, true, -1);
+    conn *c = ox_conn_new(d, true, -1);
     if (!c)
         return;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-        conn_close(c, "accept failed");
+        ox_conn_close(c, "accept failed");
         return;
     }
     struct sockaddr_storage ss;
-    int len = sizeof(ss);
-    char addr[80] = "?";
+    int len = sizeof(ss), port = 0;
+    char addr[80] = "?", local[80] = "";
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-        char ip[64] = "";
-        int port = 0;
-        if (ss.ss_family == AF_INET) {
-            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
-            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        } else {
-            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
-            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        }
-        snprintf(addr, sizeof(addr), "%s:%d", ip, port);
+        sockaddr_text(&ss, c->source_ip, sizeof(c->source_ip), &port);
+        snprintf(addr, sizeof(addr), "%s:%d", c->source_ip, port);
+    }
+    len = sizeof(ss);
+    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        char ip[64];
+        sockaddr_text(&ss, ip, sizeof(ip), &port);
+        snprintf(local, sizeof(local), "%s:%d", ip, port);
     }
     c->lt = ox_ltab_add(&d->ltab, true, NULL, addr, uv_now(d->loop));
     if (!c->lt) {
-        conn_close(c, "association table full");
+        ox_event_emit(&d->log, now_wall(), OX_EV_INBOUND_REFUSED, NULL,
+                      "refused a connection from %s: the association table is full (%d); "
+                      "check for a connection flood",
+                      addr, OX_LTAB_MAX);
+        ox_conn_close(c, "association table full");
         return;
     }
+    ox_strlcpy(c->lt->local_address, local, sizeof(c->lt->local_address));
     c->lt->owner = c;
     rtsm_setup(c, false);
     uv_timer_start(&c->timer, on_bind_timeout, BIND_TIMEOUT_MS, 0);
@@ -822,36 +912,22 @@ void ox_daemon_assoc_accept(ox_daemon *d, uv_stream_t *server)
 
 /* ---- outbound ---- */
 
-static void on_connected(uv_connect_t *req, int status)
+void ox_conn_connected(conn *c)
 {
-    conn *c = req->data;
-    if (c->closing)
-        return;
-    ox_daemon *d = c->d;
-    const ox_connector_cfg *k = connector(c);
-    uint64_t now = now_wall();
-    ox_event_ctx x = ctx_of(c);
-    if (status < 0) {
-        char why[512];
-        snprintf(why, sizeof(why), "cannot connect to %s: %s", c->lt->address, uv_strerror(status));
-        ox_event_emit(&d->log, now, OX_EV_OPEN_FAILED, &x,
-                      "could not open a connection to %s on connector %s: %s; next attempt "
-                      "after the open interval (%u s); is %s running and listening there?",
-                      k->peer_mta, k->name, why, k->values.open_interval_s, k->peer_mta);
-        ox_connector_open_failed(&d->cstate[c->cidx], k, now, why);
-        /* Max Open Retries counts per recipient: those waiting for this connector. */
-        ox_queue_due due[256];
-        size_t n = 0;
-        ox_queue_batch_begin(d->mta.q);
-        if (ox_queue_due_for(d->mta.q, k->name, now, due, 256, &n) == 0)
-            for (size_t i = 0; i < n; i++)
-                ox_mta_transfer_failed(&d->mta, due[i].rcpt_id, k, OX_QUEUE_ATTEMPT_OPEN, why, now);
-        ox_queue_batch_commit(d->mta.q);
-        conn_close(c, why);
-        return;
-    }
+    const ox_connector_cfg *k = ox_conn_connector(c);
     c->connected = true;
     c->lt->state = OX_LTAB_BINDING;
+    struct sockaddr_storage ss;
+    int len = sizeof(ss), port;
+    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        char ip[64];
+        sockaddr_text(&ss, ip, sizeof(ip), &port);
+        snprintf(c->lt->local_address, sizeof(c->lt->local_address), "%s:%d", ip, port);
+    }
+    if (c->probe)
+        ox_probe_step(c->probe, "TCP connected to %s from %s; sending the bind as '%s'",
+                      c->lt->address, c->lt->local_address,
+                      k->local_name[0] ? k->local_name : c->d->cfg->name);
     rtsm_setup(c, true);
     ox_p1_bind b;
     bind_values(c, k, &b);
@@ -861,95 +937,113 @@ static void on_connected(uv_connect_t *req, int status)
     ox_p1_bind_encode(&arg, &b, false, OX_P1_1988);
     ox_rtsm_open(&c->m, ox_buf_span(&arg), &out);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-    flush(c, &out);
+    ox_conn_flush(c, &out);
     ox_buf_free(&arg);
     ox_buf_free(&out);
+    c->progress_ms = uv_now(c->d->loop);
     uv_timer_start(&c->timer, on_bind_timeout, BIND_TIMEOUT_MS, 0);
 }
 
-static void on_connect_timeout(uv_timer_t *t)
+void ox_conn_dial_failed(conn *c)
 {
-    conn *c = t->data;
-    if (c->connected || c->closing)
-        return;
-    /* Closing the handle makes the connect callback run with UV_ECANCELED. */
-    c->tcp_open = false;
-    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    ox_daemon *d = c->d;
+    const ox_connector_cfg *k = ox_conn_connector(c);
+    uint64_t now = now_wall();
+    char why[DIAL_TRIED_MAX + 64];
+    snprintf(why, sizeof(why), "cannot connect: %s", c->tried);
+    if (!c->bindback_for && !c->probe) {
+        ox_event_ctx x = ox_conn_event_ctx(c);
+        ox_event_emit(&d->log, now, OX_EV_OPEN_FAILED, &x,
+                      "could not open a connection to %s on connector %s (%s); next attempt "
+                      "after the open interval (%u s); is %s running and listening there? "
+                      "(x400mta test-peer %s)",
+                      k->peer_mta, k->name, c->tried, k->values.open_interval_s, k->peer_mta,
+                      k->name);
+    }
+    outbound_open_failed(c, why);
+    ox_conn_close(c, why);
+}
+
+conn *ox_daemon_assoc_open_to(ox_daemon *d, int cidx, const char *host, uint16_t port)
+{
+    const ox_connector_cfg *k = &d->cfg->connectors[cidx];
+    conn *c = ox_conn_new(d, false, cidx);
+    if (!c)
+        return NULL;
+    char addr[300];
+    snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+    c->lt = ox_ltab_add(&d->ltab, false, k->name, addr, uv_now(d->loop));
+    if (!c->lt) {
+        ox_event_ctx x = {.connector = k->name, .peer = k->peer_mta};
+        ox_event_emit(&d->log, now_wall(), OX_EV_OPEN_FAILED, &x,
+                      "connector %s: the association table is full (%d); not opening", k->name,
+                      OX_LTAB_MAX);
+        ox_conn_close(c, "association table full");
+        return NULL;
+    }
+    c->lt->owner = c;
+    ox_strlcpy(c->lt->peer, k->peer_mta, sizeof(c->lt->peer));
+    (void)port;
+    return c;
 }
 
 int ox_daemon_assoc_open(ox_daemon *d, int cidx)
 {
     const ox_connector_cfg *k = &d->cfg->connectors[cidx];
-    struct sockaddr_storage ss;
-    int rc = strchr(k->peer_host, ':')
-                 ? uv_ip6_addr(k->peer_host, k->peer_port, (struct sockaddr_in6 *)&ss)
-                 : uv_ip4_addr(strcmp(k->peer_host, "localhost") ? k->peer_host : "127.0.0.1",
-                               k->peer_port, (struct sockaddr_in *)&ss);
-    uint64_t now = now_wall();
-    if (rc) {
-        char why[512];
-        snprintf(why, sizeof(why),
-                 "peer-address host '%s' is not an IP address (names are not "
-                 "resolved in this version)",
-                 k->peer_host);
-        ox_connector_open_failed(&d->cstate[cidx], k, now, why);
-        ox_event_ctx x = {.connector = k->name, .peer = k->peer_mta};
-        ox_event_emit(&d->log, now, OX_EV_OPEN_FAILED, &x, "connector %s: %s", k->name, why);
-        return OX_E_ARG;
-    }
-    conn *c = conn_new(d, false, cidx);
+    conn *c = ox_daemon_assoc_open_to(d, cidx, k->peer_host, k->peer_port);
     if (!c)
-        return OX_E_NOMEM;
-    char addr[300];
-    snprintf(addr, sizeof(addr), "%s:%u", k->peer_host, k->peer_port);
-    c->lt = ox_ltab_add(&d->ltab, false, k->name, addr, uv_now(d->loop));
-    if (!c->lt) {
-        conn_close(c, "association table full");
         return OX_E_LIMIT;
-    }
-    c->lt->owner = c;
-    ox_strlcpy(c->lt->peer, k->peer_mta, sizeof(c->lt->peer));
-    if (k->local_address[0]) {
-        struct sockaddr_storage la;
-        if ((strchr(k->local_address, ':')
-                 ? uv_ip6_addr(k->local_address, 0, (struct sockaddr_in6 *)&la)
-                 : uv_ip4_addr(k->local_address, 0, (struct sockaddr_in *)&la)) == 0)
-            uv_tcp_bind(&c->tcp, (struct sockaddr *)&la, 0);
-        ox_strlcpy(c->lt->local_address, k->local_address, sizeof(c->lt->local_address));
-    }
-    c->creq.data = c;
-    rc = uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&ss, on_connected);
-    if (rc) {
-        on_connected(&c->creq, rc);
-        return 0;
-    }
-    uv_timer_start(&c->timer, on_connect_timeout, CONNECT_TIMEOUT_MS, 0);
+    if (k->kind == OX_CONN_ONDEMAND)
+        c->reach_deadline_ms = uv_now(d->loop) + (uint64_t)k->link_timeout_s * 1000;
+    ox_dial_start(c, k->peer_host, k->peer_port);
     return 0;
 }
 
-/* Called from the engine's kick: opens associations where mail waits, pumps the open ones. */
-void ox_daemon_assoc_schedule(ox_daemon *d, uint64_t now, uint64_t *next_ms)
+/* Housekeeping, once a second: an association that waits for its peer and hears nothing
+ * within the recovery timeout is stuck (seed 003): abort it now, so that a fresh one opens
+ * at once instead of mail backing up until the threshold; a release not answered within the
+ * disconnect timer is aborted. */
+void ox_conn_watch(conn *c, uint64_t loop_now)
 {
-    for (size_t i = 0; i < d->cfg->n_connectors; i++) {
-        const ox_connector_cfg *k = &d->cfg->connectors[i];
-        if (k->schedule == OX_SCHED_NEVER || k->schedule == OX_SCHED_REMOTE_INITIATED)
-            continue;
-        ox_queue_due due[1];
-        size_t n = 0;
-        if (ox_queue_due_for(d->mta.q, k->name, now, due, 1, &n) != 0 || n == 0)
-            continue;
-        if (ox_ltab_count(&d->ltab, k->name, false) > 0)
-            continue;
-        if (!ox_connector_may_open(&d->cstate[i], now)) {
-            if (d->cstate[i].next_open_ms < *next_ms)
-                *next_ms = d->cstate[i].next_open_ms;
-            continue;
-        }
-        ox_daemon_assoc_open(d, (int)i);
+    if (c->closing || !c->m_init || c->m.state != OX_RTSM_OPEN)
+        return;
+    ox_daemon *d = c->d;
+    const ox_connector_cfg *k = ox_conn_connector(c);
+    const ox_mta_values *v = k ? &k->values : &d->cfg->values;
+    uint64_t quiet = loop_now - c->progress_ms;
+    ox_event_ctx x = ox_conn_event_ctx(c);
+    uint64_t now = now_wall();
+    ox_buf out;
+    ox_buf_init(&out, NULL, NULL, 0);
+    if (c->release_sent_ms && loop_now - c->release_sent_ms >= (uint64_t)v->disconnect_s * 1000) {
+        ox_event_emit(&d->log, now, OX_EV_CALL_CANCELLED, &x,
+                      "%s did not answer the release within the disconnect timer (%u s); "
+                      "association aborted",
+                      c->lt->peer, v->disconnect_s);
+        ox_rtsm_abort(&c->m, OX_RTSE_AB_TEMPORARY_PROBLEM, &out);
+        ox_conn_flush(c, &out);
+        ox_conn_close(c, "no answer to the release");
+    } else if ((c->tx || c->asked_turn) && !c->release_sent_ms &&
+               quiet >= (uint64_t)v->recovery_timeout_s * 1000) {
+        const char *what = c->tx ? (c->m.tx_ending ? "the confirmation of a transfer"
+                                                   : "the peer to accept more data")
+                                 : "the turn it was asked for";
+        ox_event_emit(&d->log, now, OX_EV_COMM_ERROR_NO_DATA, &x,
+                      "association %d with %s on connector %s made no progress for %llu s "
+                      "while waiting for %s (recovery timeout %u s); aborted and replaced at "
+                      "once%s. If this repeats, %s accepts binds but not data: check it and "
+                      "any firewall or proxy between",
+                      c->lt->index, c->lt->peer, k ? k->name : "?",
+                      (unsigned long long)(quiet / 1000), what, v->recovery_timeout_s,
+                      c->tx ? "; the message in transfer is retried" : "", c->lt->peer);
+        if (!c->inbound && c->cidx >= 0)
+            d->cstate[c->cidx].replacing = c->lt->index;
+        ox_rtsm_abort(&c->m, OX_RTSE_AB_TEMPORARY_PROBLEM, &out);
+        ox_conn_flush(c, &out);
+        ox_event_emit(&d->log, now, OX_EV_ASSOC_ABNORMAL_END, &x,
+                      "association %d with %s aborted: no progress within the recovery timeout",
+                      c->lt->index, c->lt->peer);
+        ox_conn_close(c, "no progress within the recovery timeout");
     }
-    for (int i = 0; i < OX_LTAB_MAX; i++) {
-        ox_ltab_entry *e = &d->ltab.e[i];
-        if (e->state != OX_LTAB_FREE && e->owner)
-            conn_pump(e->owner);
-    }
+    ox_buf_free(&out);
 }

@@ -27,6 +27,8 @@ typedef struct control_client {
     size_t payload_want; /* bytes announced by "submit N" */
     bool in_payload;
     bool done;
+    probe *probe;       /* test-peer in progress for this client */
+    bool probe_pending; /* the probe has not reported yet */
     int open_handles;
 } control_client;
 
@@ -49,6 +51,10 @@ static void client_close(control_client *c)
     if (c->done)
         return;
     c->done = true;
+    if (c->probe_pending)
+        ox_probe_detach(c->probe);
+    c->probe = NULL;
+    c->probe_pending = false;
     uv_close((uv_handle_t *)&c->timer, client_free);
     uv_close((uv_handle_t *)&c->pipe, client_free);
 }
@@ -103,6 +109,67 @@ static void submit(control_client *c)
         ox_daemon_kick(d);
 }
 
+static void on_probe_done(void *ctx, bool ok, const char *text)
+{
+    control_client *c = ctx;
+    c->probe = NULL;
+    c->probe_pending = false;
+    size_t n = strlen(text) + 16;
+    char *out = malloc(n);
+    if (!out) {
+        client_close(c);
+        return;
+    }
+    snprintf(out, n, "%s\n%s", ok ? "ok" : "error: test-peer failed", text);
+    reply(c, out);
+    free(out);
+}
+
+/* test-peer answers when the association has been tried: its time is bounded by the
+ * connect, bind and link timeouts, not by the client timeout. */
+static void test_peer(control_client *c, const char *name)
+{
+    char err[600];
+    uv_timer_stop(&c->timer);
+    c->probe_pending = true;
+    probe *p = NULL;
+    if (ox_probe_start(c->d, name, on_probe_done, c, err, sizeof(err), &p) != 0) {
+        c->probe_pending = false;
+        char out[700];
+        snprintf(out, sizeof(out), "error: %s\n", err);
+        reply(c, out);
+        return;
+    }
+    if (c->probe_pending)
+        c->probe = p;
+}
+
+static void retry_now(control_client *c, const char *name, char *out, size_t cap)
+{
+    ox_daemon *d = c->d;
+    for (size_t i = 0; i < d->cfg->n_connectors; i++) {
+        if (strcmp(d->cfg->connectors[i].name, name))
+            continue;
+        size_t n = 0;
+        uint64_t now = ox_daemon_wall_ms();
+        if (ox_queue_retry_now(d->mta.q, name, now, &n) != 0) {
+            snprintf(out, cap, "error: %s\n", ox_queue_errmsg(d->mta.q));
+            return;
+        }
+        d->cstate[i].next_open_ms = 0;
+        d->cstate[i].why_waiting[0] = '\0';
+        ox_event_ctx x = {.connector = name, .peer = d->cfg->connectors[i].peer_mta};
+        ox_event_emit(&d->log, now, OX_EV_TRANSFER_RETRY, &x,
+                      "operator asked connector %s to retry now: %zu recipient(s) made due, "
+                      "Open Interval cleared",
+                      name, n);
+        snprintf(out, cap, "ok %zu recipient(s) of connector %s are due now\n", n, name);
+        ox_daemon_kick(d);
+        return;
+    }
+    snprintf(out, cap, "error: no connector '%.100s'\n", name);
+}
+
 static void handle(control_client *c, char *line)
 {
     ox_daemon *d = c->d;
@@ -124,6 +191,15 @@ static void handle(control_client *c, char *line)
         uv_timer_start(&c->timer, on_timeout, CLIENT_TIMEOUT_MS, 0);
         if (c->payload.len >= c->payload_want)
             submit(c);
+        return;
+    }
+    if (!strncmp(line, "test-peer ", 10)) {
+        test_peer(c, line + 10);
+        return;
+    }
+    if (!strncmp(line, "retry ", 6)) {
+        retry_now(c, line + 6, out, sizeof(out));
+        reply(c, out);
         return;
     }
     if (!strcmp(line, "ping")) {

@@ -11,6 +11,12 @@
 
 int ox_control_request(const char *path, const char *request, char *reply, size_t cap)
 {
+    return ox_control_request_wait(path, request, reply, cap, 30000);
+}
+
+int ox_control_request_wait(const char *path, const char *request, char *reply, size_t cap,
+                            int timeout_ms)
+{
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof(sa.sun_path))
         return OX_E_ARG;
@@ -30,7 +36,7 @@ int ox_control_request(const char *path, const char *request, char *reply, size_
     size_t len = 0;
     for (;;) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 30000) <= 0)
+        if (poll(&p, 1, timeout_ms) <= 0)
             break;
         if (len + 1 >= cap)
             break;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 uint64_t ox_daemon_wall_ms(void)
 {
@@ -27,6 +28,14 @@ static ox_mta_cfg *load_config(const char *path, ox_config_diag *diag)
         return NULL;
     }
     return cfg;
+}
+
+/* Selected-times windows are in the MTA's time zone. */
+static void set_timezone(const ox_mta_cfg *cfg)
+{
+    if (cfg->timezone[0])
+        setenv("TZ", cfg->timezone, 1);
+    tzset();
 }
 
 int ox_daemon_reload(ox_daemon *d, char *reply, size_t cap)
@@ -63,12 +72,15 @@ int ox_daemon_reload(ox_daemon *d, char *reply, size_t cap)
     ox_eventlog_set_levels(&d->log, cfg->log_level);
     /* Keep what cannot change without a restart. */
     snprintf(cfg->name, sizeof(cfg->name), "%s", d->cfg->name);
+    ox_daemon_connectors_remap(d, cfg);
     free(d->cfg);
     d->cfg = cfg;
     ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_CONFIG_LOADED, NULL,
                   "configuration %s reloaded: %zu connector(s), %u warning(s)", d->cfg_path,
                   cfg->n_connectors, diag->warnings);
     free(diag);
+    set_timezone(cfg);
+    ox_daemon_kick(d);
     return 0;
 }
 
@@ -87,8 +99,10 @@ void ox_daemon_stop(ox_daemon *d)
     ox_daemon_assoc_stop_all(d);
     if (d->listener_open)
         uv_close((uv_handle_t *)&d->listener, on_close_noop);
-    if (d->mta_open)
+    if (d->mta_open) {
         uv_close((uv_handle_t *)&d->run_timer, on_close_noop);
+        uv_close((uv_handle_t *)&d->watch_timer, on_close_noop);
+    }
     if (d->control_open)
         uv_close((uv_handle_t *)&d->control, on_close_noop);
     uv_close((uv_handle_t *)&d->sighup, on_close_noop);
@@ -99,6 +113,11 @@ void ox_daemon_stop(ox_daemon *d)
 /* Longest sleep between engine runs: a wall-clock jump or a missed wake-up costs at most
  * this much delay. */
 #define RUN_MAX_SLEEP_MS 30000
+
+static void on_watch_timer(uv_timer_t *t)
+{
+    ox_daemon_watch(t->data);
+}
 
 static void on_run_timer(uv_timer_t *t)
 {
@@ -195,6 +214,7 @@ int ox_daemon_run(const char *cfg_path)
         fprintf(stderr, "x400mta: cannot open the event log %s: %m\n", d->cfg->event_log_path);
         return 2;
     }
+    set_timezone(d->cfg);
     d->loop = uv_default_loop();
     d->started_ms = uv_now(d->loop);
     char err[2048];
@@ -206,6 +226,9 @@ int ox_daemon_run(const char *cfg_path)
     d->mta_open = true;
     uv_timer_init(d->loop, &d->run_timer);
     d->run_timer.data = d;
+    uv_timer_init(d->loop, &d->watch_timer);
+    d->watch_timer.data = d;
+    uv_timer_start(&d->watch_timer, on_watch_timer, 1000, 1000);
     uv_signal_t *sigs[] = {&d->sighup, &d->sigterm, &d->sigint};
     int nums[] = {SIGHUP, SIGTERM, SIGINT};
     for (int i = 0; i < 3; i++) {

@@ -26,9 +26,25 @@ typedef struct ox_daemon {
     ox_mta mta;          /* the engine: queue, routing, delivery, reports */
     bool mta_open;
     uv_timer_t run_timer;                            /* fires when the queue has work due */
+    uv_timer_t watch_timer;                          /* once a second: stuck associations */
     ox_ltab ltab;                                    /* every association, in and out */
     ox_connector_state cstate[OX_CFG_CONNECTOR_MAX]; /* by connector index in cfg */
 } ox_daemon;
+
+/* Runs |command| with /bin/sh -c (link.c); calls |cb| once with its exit status (128+signal
+ * when killed), the first KB of its stderr, and whether the timeout killed it. Returns 0,
+ * OX_E_IO (cannot start it: |cb| is not called) or OX_E_NOMEM. */
+typedef void (*ox_link_cb)(void *ctx, int status, const char *stderr_text, bool timed_out);
+int ox_link_run(ox_daemon *d, const char *command, uint32_t timeout_s, ox_link_cb cb, void *ctx);
+
+/* test-peer (probe.c): one association to |connector|'s peer, step by step; |done| gets the
+ * whole report once (ok or not). Returns 0, or OX_E_ARG with |err| (no such connector). */
+typedef struct probe probe;
+typedef void (*ox_probe_done_cb)(void *ctx, bool ok, const char *text);
+int ox_probe_start(ox_daemon *d, const char *connector, ox_probe_done_cb done, void *ctx, char *err,
+                   size_t cap, probe **out);
+/* The requester went away: the probe finishes on its own and reports to nobody. */
+void ox_probe_detach(probe *p);
 
 /* Associations (associations.c). */
 void ox_daemon_assoc_accept(ox_daemon *d, uv_stream_t *server);
@@ -36,6 +52,10 @@ int ox_daemon_assoc_open(ox_daemon *d, int connector_index);
 /* Opens associations where mail waits and the Open Interval allows; moves the open ones on.
  * Lowers *next_ms to the next time an open becomes allowed. */
 void ox_daemon_assoc_schedule(ox_daemon *d, uint64_t now, uint64_t *next_ms);
+/* Once a second (connectors.c): aborts associations stuck past their timers. */
+void ox_daemon_watch(ox_daemon *d);
+/* Before a reload swaps in |next|: carries each connector's run state over by name. */
+void ox_daemon_connectors_remap(ox_daemon *d, const ox_mta_cfg *next);
 /* Releases what can be released, aborts the rest (stop). */
 void ox_daemon_assoc_stop_all(ox_daemon *d);
 
@@ -64,5 +84,8 @@ void ox_daemon_stop(ox_daemon *d);
 /* CLI side: sends |request| and reads the whole reply (NUL-terminated). Returns 0, OX_E_IO
  * (no daemon there, or it did not answer within 30 s) or OX_E_ARG. */
 int ox_control_request(const char *path, const char *request, char *reply, size_t cap);
+/* The same, waiting up to |timeout_ms| for the reply (test-peer). */
+int ox_control_request_wait(const char *path, const char *request, char *reply, size_t cap,
+                            int timeout_ms);
 
 #endif

@@ -529,15 +529,44 @@ static int parse_day(const char *s)
     return -1;
 }
 
-/* "Mon 08:00-17:00", "Mon-Fri 08:00-17:00", "daily 22:00-06:00" (may cross midnight). */
+/* "HH:MM" or "HH:MM:SS" (seconds let tests use windows that open within a minute) into
+ * seconds since midnight; -1 when malformed. */
+static int parse_clock(const char *s, const char **end)
+{
+    int h, m, sec = 0, n = 0, n2 = 0;
+    if (sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2)
+        return -1;
+    if (s[n] == ':' && sscanf(s + n + 1, "%2d%n", &sec, &n2) == 1)
+        n += 1 + n2;
+    if (h < 0 || h > 24 || m < 0 || m > 59 || sec < 0 || sec > 59 || (h == 24 && (m || sec)))
+        return -1;
+    *end = s + n;
+    return h * 3600 + m * 60 + sec;
+}
+
+/* "Mon 08:00-17:00", "Mon-Fri 08:00-17:00", "daily 22:00-06:00" (may cross midnight),
+ * "Tue 10:15:30-10:16:00". */
 static void add_window(parse_state *st, ox_connector_cfg *c, const char *value)
 {
-    int d0, d1, h0, m0, h1, m1;
+    int d0, d1;
     char days[16];
-    if (sscanf(value, "%15s %d:%d-%d:%d", days, &h0, &m0, &h1, &m1) != 5 || h0 > 24 || h1 > 24 ||
-        m0 > 59 || m1 > 59 || h0 < 0 || h1 < 0 || m0 < 0 || m1 < 0) {
+    const char *p = value, *e;
+    int n = 0;
+    int start = -1, end = -1;
+    if (sscanf(value, "%15s %n", days, &n) == 1 && n > 0) {
+        p = value + n;
+        start = parse_clock(p, &e);
+        if (start >= 0 && *e == '-') {
+            end = parse_clock(e + 1, &e);
+            if (*e != '\0')
+                end = -1;
+        }
+    }
+    if (start < 0 || end < 0) {
         diag_add(st, st->line, true,
-                 "window '%s' is not 'DAY[-DAY] HH:MM-HH:MM' (e.g. 'Mon-Fri 08:00-17:00')", value);
+                 "window '%s' is not 'DAY[-DAY] HH:MM[:SS]-HH:MM[:SS]' (e.g. 'Mon-Fri "
+                 "08:00-17:00')",
+                 value);
         return;
     }
     if (!strcasecmp(days, "daily")) {
@@ -553,7 +582,6 @@ static void add_window(parse_state *st, ox_connector_cfg *c, const char *value)
             return;
         }
     }
-    uint32_t start = (uint32_t)(h0 * 60 + m0), end = (uint32_t)(h1 * 60 + m1);
     if (start == end) {
         diag_add(st, st->line, true, "window '%s' is empty", value);
         return;
@@ -563,9 +591,9 @@ static void add_window(parse_state *st, ox_connector_cfg *c, const char *value)
             diag_add(st, st->line, true, "more than %d schedule windows", OX_CFG_WINDOW_MAX);
             return;
         }
-        uint32_t s = (uint32_t)d * 1440 + start;
-        uint32_t e = (uint32_t)d * 1440 + end + (end < start ? 1440 : 0);
-        c->windows[c->n_windows++] = (ox_sched_window){s, e};
+        uint32_t s0 = (uint32_t)d * 86400 + (uint32_t)start;
+        uint32_t e0 = (uint32_t)d * 86400 + (uint32_t)end + (end < start ? 86400 : 0);
+        c->windows[c->n_windows++] = (ox_sched_window){s0, e0};
         if (d == d1)
             break;
     }
@@ -576,11 +604,22 @@ bool ox_schedule_open_at(const ox_connector_cfg *c, uint32_t t)
     for (size_t i = 0; i < c->n_windows; i++) {
         const ox_sched_window *w = &c->windows[i];
         /* A window may run past Sunday midnight into Monday. */
-        if ((t >= w->start_min && t < w->end_min) ||
-            (w->end_min > 7 * 1440 && t + 7 * 1440 < w->end_min))
+        if ((t >= w->start_s && t < w->end_s) || (w->end_s > OX_WEEK_S && t + OX_WEEK_S < w->end_s))
             return true;
     }
     return false;
+}
+
+uint32_t ox_schedule_next_open(const ox_connector_cfg *c, uint32_t t)
+{
+    uint32_t best = UINT32_MAX;
+    for (size_t i = 0; i < c->n_windows; i++) {
+        uint32_t s0 = c->windows[i].start_s;
+        uint32_t wait = s0 >= t ? s0 - t : s0 + OX_WEEK_S - t;
+        if (wait < best)
+            best = wait;
+    }
+    return best;
 }
 
 static int handle_mta(parse_state *st, const char *key, const char *value)

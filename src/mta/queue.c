@@ -61,6 +61,8 @@ static const char *const q_sql_text[S_COUNT] = {
     [S_SET_RETRY_TRANSFER] = "UPDATE rcpt SET state=0, next_attempt=?2, transfer_attempts="
                              "transfer_attempts+1, last_error=?3 WHERE id=?1 AND state IN (0,1)",
     [S_SET_ROUTE] = "UPDATE rcpt SET connector=?2 WHERE id=?1 AND state=0",
+    [S_RETRY_NOW] = "UPDATE rcpt SET next_attempt=?2 WHERE connector=?1 AND state=0 AND "
+                    "next_attempt>?2",
     [S_RCPT_EXISTS] = "SELECT 1 FROM rcpt WHERE id=?",
     [S_DUE] = "SELECT id, msg_id, idx, priority, arrival, next_attempt FROM rcpt "
               "WHERE state=0 AND connector=?1 AND next_attempt<=?2 "

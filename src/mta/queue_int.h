@@ -29,6 +29,7 @@ typedef enum q_sql {
     S_SET_RETRY_OPEN,
     S_SET_RETRY_TRANSFER,
     S_SET_ROUTE,
+    S_RETRY_NOW,
     S_RCPT_EXISTS,
     S_DUE,
     S_EXPIRED,

@@ -313,6 +313,25 @@ int ox_queue_route(ox_queue *q, int64_t rcpt_id, const char *connector, uint64_t
     return q_op_end(q, q_transition(q, st, rcpt_id, now_ms, "route", hist));
 }
 
+int ox_queue_retry_now(ox_queue *q, const char *connector, uint64_t now_ms, size_t *n)
+{
+    *n = 0;
+    if (!q || !connector)
+        return OX_E_ARG;
+    int rc = q_op_begin(q);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = q_stmt(q, S_RETRY_NOW);
+    if (!st)
+        return q_op_end(q, OX_E_IO);
+    q_bind_text(st, 1, connector, OX_QUEUE_NAME_MAX);
+    q_bind_u64(st, 2, now_ms);
+    rc = q_step_done(q, st, "retry now");
+    if (rc == 0)
+        *n = (size_t)sqlite3_changes(q->db);
+    return q_op_end(q, rc);
+}
+
 /* ---- scheduling queries ---- */
 
 static int q_due_rows(ox_queue *q, sqlite3_stmt *st, ox_queue_due *out, size_t max, size_t *n)

@@ -77,11 +77,16 @@ static void test_good_file(void **state)
     assert_true(c->bindback); /* on by default for on-demand */
     assert_string_equal(c->peer_host, "::1");
     assert_int_equal(c->n_windows, 6);
-    assert_true(ox_schedule_open_at(c, 0 * 1440 + 9 * 60));  /* Mon 09:00 */
-    assert_false(ox_schedule_open_at(c, 5 * 1440 + 9 * 60)); /* Sat 09:00 */
-    assert_true(ox_schedule_open_at(c, 6 * 1440 + 23 * 60)); /* Sun 23:30 */
-    assert_true(ox_schedule_open_at(c, 0 * 1440 + 30));      /* Mon 00:30, across the week */
-    assert_false(ox_schedule_open_at(c, 0 * 1440 + 7 * 60)); /* Mon 07:00 */
+#define AT(d, h, m) ((uint32_t)(d)*86400u + (uint32_t)(h)*3600u + (uint32_t)(m)*60u)
+    assert_true(ox_schedule_open_at(c, AT(0, 9, 0)));               /* Mon 09:00 */
+    assert_false(ox_schedule_open_at(c, AT(5, 9, 0)));              /* Sat 09:00 */
+    assert_true(ox_schedule_open_at(c, AT(6, 23, 30)));             /* Sun 23:30 */
+    assert_true(ox_schedule_open_at(c, AT(0, 0, 30)));              /* Mon 00:30, across the week */
+    assert_false(ox_schedule_open_at(c, AT(0, 7, 0)));              /* Mon 07:00 */
+    assert_false(ox_schedule_open_at(c, AT(0, 17, 0)));             /* the end is outside */
+    assert_int_equal(ox_schedule_next_open(c, AT(0, 7, 0)), 3600);  /* Mon 08:00 */
+    assert_int_equal(ox_schedule_next_open(c, AT(6, 22, 0)), 3600); /* Sun 23:00 */
+    assert_int_equal(ox_schedule_next_open(c, AT(5, 9, 0)), AT(1, 14, 0)); /* Sat..Sun 23:00 */
     free(cfg);
 }
 

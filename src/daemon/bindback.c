@@ -1,0 +1,120 @@
+/* bindback.c - confirming a caller at its own address before its association carries mail
+ *
+ * Why: the Exchange MTA bound back to an MTA that called it, and seeds 000 and 004 are that
+ *      bindback failing: with wrong override credentials (a 20-30 s hang, then 9322) and with
+ *      a host name the responder could not resolve on a multihomed host (9322/9318, 1722).
+ *      Here the caller's bind is answered only after the bindback: at once, either way.
+ * How: X.411's MTABind carries no address, so the target is this side's connector for the
+ *      caller: its pinned bindback-address, else its peer-address. Every address the name
+ *      resolves to is tried in turn, then (unless disabled) the source address of the
+ *      incoming connection at the connector's port. The bindback association is an ordinary
+ *      outbound one: once bound it may carry this MTA's own mail to the caller.
+ *      An inbound bind that arrives while we wait for our own bind to the same peer is that
+ *      peer's bindback to us: it is answered at once, because binding back to it would wait
+ *      for ourselves. */
+#include "conn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* "host", "host:port", "[v6]:port" or a bare IPv6 address; |port| keeps its value when the
+ * text has none. */
+static void split_host_port(const char *text, char *host, size_t cap, uint16_t *port)
+{
+    const char *colon = strrchr(text, ':');
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        size_t n = close ? (size_t)(close - text - 1) : strlen(text + 1);
+        snprintf(host, cap, "%.*s", (int)n, text + 1);
+        if (close && close[1] == ':')
+            *port = (uint16_t)atoi(close + 2);
+        return;
+    }
+    if (colon && colon == strchr(text, ':') && colon[1]) {
+        snprintf(host, cap, "%.*s", (int)(colon - text), text);
+        *port = (uint16_t)atoi(colon + 1);
+        return;
+    }
+    snprintf(host, cap, "%s", text);
+}
+
+static bool calling_them(ox_daemon *d, const char *connector)
+{
+    for (int i = 0; i < OX_LTAB_MAX; i++) {
+        const ox_ltab_entry *e = &d->ltab.e[i];
+        if (!e->inbound && (e->state == OX_LTAB_CONNECTING || e->state == OX_LTAB_BINDING) &&
+            !strcmp(e->connector, connector))
+            return true;
+    }
+    return false;
+}
+
+bool ox_bindback_start(conn *c)
+{
+    ox_daemon *d = c->d;
+    const ox_connector_cfg *k = ox_conn_connector(c);
+    if (!k || !k->bindback || calling_them(d, k->name))
+        return false;
+    char host[256];
+    uint16_t port = k->peer_port;
+    split_host_port(k->bindback_address[0] ? k->bindback_address : k->peer_host, host, sizeof(host),
+                    &port);
+    conn *bb = ox_daemon_assoc_open_to(d, c->cidx, host, port);
+    if (!bb)
+        return false; /* LTAB full: the caller's bind is refused by the bind timeout */
+    bb->bindback_for = c->lt->index;
+    if (k->bindback_source_fallback)
+        ox_strlcpy(bb->fallback_ip, c->source_ip, sizeof(bb->fallback_ip));
+    ox_dial_start(bb, host, port);
+    return true;
+}
+
+void ox_bindback_result(conn *bb, bool ok, const char *why)
+{
+    ox_daemon *d = bb->d;
+    const ox_connector_cfg *k = ox_conn_connector(bb);
+    ox_ltab_entry *e = ox_ltab_get(&d->ltab, bb->bindback_for);
+    conn *c = e ? e->owner : NULL;
+    bb->bindback_for = 0;
+    if (!c || c->closing || !c->awaiting_bindback || !k)
+        return;
+    uint64_t now = ox_daemon_wall_ms();
+    ox_event_ctx x = ox_conn_event_ctx(c);
+    char tried[DIAL_TRIED_MAX + 600];
+    snprintf(tried, sizeof(tried), "%s%s%s", bb->tried, bb->tried[0] && why ? "; then " : "",
+             why && !strstr(why, bb->tried) ? why : "");
+    if (!ok) {
+        ox_event_emit(&d->log, now, OX_EV_BINDBACK_FAILED, &x,
+                      "bindback to %s on connector %s failed (tried %s); the association from "
+                      "%s was refused. Fix: %s",
+                      k->peer_mta, k->name, tried, c->lt->address,
+                      bb->lt && bb->lt->state == OX_LTAB_BINDING
+                          ? "make the credentials match on both sides (this connector's "
+                            "override-name/override-password against the peer's connector), "
+                            "then reload"
+                          : "pin 'bindback-address' on this connector to an address where the "
+                            "peer listens, or make its name resolve");
+        ox_event_emit(&d->log, now, OX_EV_BIND_FAILED, &x,
+                      "unable to bind back to %s on connector %s: %s", k->peer_mta, k->name,
+                      why ? why : "no address answered");
+        ox_conn_bindback_done(c, false, "bindback failed");
+        return;
+    }
+    char note[300] = "";
+    if (bb->fallback_used && bb->lt && bb->addr_i == bb->n_addrs) {
+        ox_event_emit(&d->log, now, OX_EV_BINDBACK_FALLBACK, &x,
+                      "bindback to %s on connector %s reached it only at the source address of "
+                      "its connection (%s) after %s; pin 'bindback-address = %s' on this "
+                      "connector or make the peer's name resolve",
+                      k->peer_mta, k->name, bb->lt->address, bb->tried, bb->lt->address);
+    }
+    snprintf(note, sizeof(note), " after bindback to %s (LTAB %d)", bb->lt ? bb->lt->address : "?",
+             bb->lt ? bb->lt->index : 0);
+    ox_conn_bindback_done(c, true, note);
+    /* The bindback association may carry our own mail; with none waiting it goes. */
+    ox_queue_due due[1];
+    size_t n = 0;
+    if (ox_queue_due_for(d->mta.q, k->name, now, due, 1, &n) != 0 || n == 0)
+        ox_conn_release_soon(bb);
+}
