@@ -75,10 +75,11 @@ typedef struct ox_connector_state {
     char last_error[200];
     char why_waiting[120]; /* "open interval after: connection refused", "schedule" */
     ox_link_state link;
-    uint64_t link_since_ms; /* wall clock of the last link state change */
-    int replacing;          /* LTAB index of a stuck association being replaced (0 = none) */
-    bool window_was_open;   /* selected-times: last seen inside a window */
-    bool schedule_noted;    /* the schedule-wait event was written for this wait */
+    uint64_t link_since_ms;      /* wall clock of the last link state change */
+    int replacing;               /* LTAB index of a stuck association being replaced (0 = none) */
+    bool window_was_open;        /* selected-times: last seen inside a window */
+    bool schedule_noted;         /* the schedule-wait event was written for this wait */
+    uint64_t refused_inbound_ms; /* wall clock: last inbound bind refused (bindback check) */
 } ox_connector_state;
 
 /* Records a failed open at |now_ms|: the next attempt is not before now + Open Interval. */

@@ -232,11 +232,19 @@ static void on_open_ind(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
         }
     }
     if (best < 0) {
+        /* Seed 001: quote both names, so a typo is visible in the event itself. */
+        char known[400] = "";
+        size_t kl = 0;
+        for (size_t i = 0; i < d->cfg->n_connectors && kl < sizeof(known) - 80; i++)
+            kl += (size_t)snprintf(known + kl, sizeof(known) - kl, "%s'%s' (connector %s)",
+                                   i ? ", " : "", d->cfg->connectors[i].peer_mta,
+                                   d->cfg->connectors[i].name);
         ox_event_ctx x = ox_conn_event_ctx(c);
         ox_event_emit(&d->log, now, OX_EV_INBOUND_REFUSED, &x,
                       "refused an association from %s presenting MTA name '%s': no connector "
-                      "has that peer-mta; add one or correct the peer's Local MTA Name",
-                      c->lt->address, b.mta_name);
+                      "has that peer-mta (configured: %s); correct the connector's peer-mta or "
+                      "the peer's Local MTA Name, then reload",
+                      c->lt->address, b.mta_name, known[0] ? known : "none");
         ox_p1_bind_error_encode(&err, OX_P1_BIND_AUTHENTICATION_ERROR);
         ox_rtsm_refuse(&c->m, ox_buf_span(&err), out);
         return;
@@ -246,6 +254,7 @@ static void on_open_ind(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
     ox_strlcpy(c->lt->connector, k->name, sizeof(c->lt->connector));
     ox_event_ctx x = ox_conn_event_ctx(c);
     if (!password_ok(k, &b)) {
+        d->cstate[best].refused_inbound_ms = now;
         ox_event_emit(&d->log, now, OX_EV_BIND_AUTH_FAILED, &x,
                       "refused the bind of %s from %s on connector %s: the password it presented "
                       "is not this connector's peer-password; make [connector %s] peer-password "
@@ -340,18 +349,28 @@ static void on_open_conf(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
         char why[512];
         snprintf(why, sizeof(why), "%s refused our bind: %s", k->peer_mta,
                  e >= 0 ? ox_p1_bind_error_name(e) : ev->why);
-        ox_event_emit(&d->log, now, OX_EV_BIND_FAILED, &x,
-                      "unable to bind to %s at %s on connector %s: %s; check that %s's "
-                      "connector for us expects our name '%s' and password (or this connector's "
-                      "override-name/override-password); next attempt after the open interval "
-                      "(%u s)",
-                      k->peer_mta, c->lt->address, k->name,
-                      e >= 0 ? ox_p1_bind_error_name(e) : ev->why, k->peer_mta,
-                      k->local_name[0] ? k->local_name : d->cfg->name, k->values.open_interval_s);
-        if (e == OX_P1_BIND_AUTHENTICATION_ERROR)
+        if (!c->bindback_for) /* a bindback reports in its own 9318/9322 */
+            ox_event_emit(
+                &d->log, now, OX_EV_BIND_FAILED, &x,
+                "unable to bind to %s at %s on connector %s: %s; check that %s's "
+                "connector for us expects our name '%s' and password (or this connector's "
+                "override-name/override-password); next attempt after the open interval "
+                "(%u s)",
+                k->peer_mta, c->lt->address, k->name, e >= 0 ? ox_p1_bind_error_name(e) : ev->why,
+                k->peer_mta, k->local_name[0] ? k->local_name : d->cfg->name,
+                k->values.open_interval_s);
+        if (e == OX_P1_BIND_AUTHENTICATION_ERROR && cs->refused_inbound_ms >= c->bind_sent_ms)
+            ox_event_emit(&d->log, now, OX_EV_BIND_AUTH_FAILED, &x,
+                          "%s refused our bind on connector %s because its bindback to us "
+                          "failed: this MTA refused the bindback's credentials (the event "
+                          "before this one says which); make %s's override credentials for us "
+                          "and this connector's peer-mta/peer-password match, then reload",
+                          k->peer_mta, k->name, k->peer_mta);
+        else if (e == OX_P1_BIND_AUTHENTICATION_ERROR)
             ox_event_emit(&d->log, now, OX_EV_BIND_AUTH_FAILED, &x,
                           "%s refused the credentials this MTA presented on connector %s (name "
-                          "'%s', the %s password); make them match on both sides, then reload",
+                          "'%s', the %s password), or it could not bind back to us (its event "
+                          "9322 says so); make them match on both sides, then reload",
                           k->peer_mta, k->name, k->local_name[0] ? k->local_name : d->cfg->name,
                           k->local_password[0] ? "connector's override" : "MTA's own");
         outbound_open_failed(c, why);
@@ -365,9 +384,13 @@ static void on_open_conf(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
         mm = name_match(k->peer_mta, b.mta_name);
     if (mm == 0 || !password_ok(k, &b)) {
         char why[512];
-        snprintf(why, sizeof(why), "%s",
-                 mm == 0 ? "the responder's name is not the connector's peer-mta"
-                         : "the responder's password is not this connector's peer-password");
+        if (mm == 0)
+            snprintf(why, sizeof(why),
+                     "the responder's name '%s' is not the connector's peer-mta '%s'", b.mta_name,
+                     k->peer_mta);
+        else
+            snprintf(why, sizeof(why),
+                     "the responder's password is not this connector's peer-password");
         ox_event_emit(&d->log, now, OX_EV_BIND_AUTH_FAILED, &x,
                       "%s answered our bind on connector %s as '%s', but %s; association "
                       "aborted. Fix [connector %s] peer-mta/peer-password (or the peer's "
@@ -924,6 +947,7 @@ void ox_conn_connected(conn *c)
         sockaddr_text(&ss, ip, sizeof(ip), &port);
         snprintf(c->lt->local_address, sizeof(c->lt->local_address), "%s:%d", ip, port);
     }
+    c->bind_sent_ms = ox_daemon_wall_ms();
     if (c->probe)
         ox_probe_step(c->probe, "TCP connected to %s from %s; sending the bind as '%s'",
                       c->lt->address, c->lt->local_address,

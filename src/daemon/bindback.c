@@ -81,20 +81,23 @@ void ox_bindback_result(conn *bb, bool ok, const char *why)
         return;
     uint64_t now = ox_daemon_wall_ms();
     ox_event_ctx x = ox_conn_event_ctx(c);
-    char tried[DIAL_TRIED_MAX + 600];
-    snprintf(tried, sizeof(tried), "%s%s%s", bb->tried, bb->tried[0] && why ? "; then " : "",
-             why && !strstr(why, bb->tried) ? why : "");
+    char tried[DIAL_TRIED_MAX + 700];
+    bool bound = bb->lt && bb->lt->state == OX_LTAB_BINDING;
+    if (bound) /* TCP worked: the bind was refused */
+        snprintf(tried, sizeof(tried), "%s%sat %s: %s", bb->tried, bb->tried[0] ? "; " : "",
+                 bb->lt->address, why ? why : "refused");
+    else
+        snprintf(tried, sizeof(tried), "%s", bb->tried[0] ? bb->tried : (why ? why : "?"));
     if (!ok) {
         ox_event_emit(&d->log, now, OX_EV_BINDBACK_FAILED, &x,
                       "bindback to %s on connector %s failed (tried %s); the association from "
                       "%s was refused. Fix: %s",
                       k->peer_mta, k->name, tried, c->lt->address,
-                      bb->lt && bb->lt->state == OX_LTAB_BINDING
-                          ? "make the credentials match on both sides (this connector's "
-                            "override-name/override-password against the peer's connector), "
-                            "then reload"
-                          : "pin 'bindback-address' on this connector to an address where the "
-                            "peer listens, or make its name resolve");
+                      bound ? "make the credentials match on both sides (this connector's "
+                              "override-name/override-password against the peer's connector), "
+                              "then reload"
+                            : "pin 'bindback-address' on this connector to an address where the "
+                              "peer listens, or make its name resolve");
         ox_event_emit(&d->log, now, OX_EV_BIND_FAILED, &x,
                       "unable to bind back to %s on connector %s: %s", k->peer_mta, k->name,
                       why ? why : "no address answered");

@@ -41,6 +41,7 @@ typedef struct conn {
     size_t n_addrs, addr_i;
     char tried[DIAL_TRIED_MAX]; /* "addr: error; ..." for the failure event */
     bool attempt_timed_out;
+    uint64_t bind_sent_ms;      /* wall clock */
     uint64_t reach_deadline_ms; /* on-demand: keep trying until the peer is reachable */
     /* bindback */
     char source_ip[64];   /* inbound: the caller's address */
