@@ -4,6 +4,8 @@
  *      asking the daemon: the view works even when the daemon is stuck. */
 #include "cli.h"
 
+#include "daemon/daemon.h"
+
 #include "openx400/config.h"
 #include "openx400/events.h"
 #include "openx400/mta.h"
@@ -102,13 +104,42 @@ static int on_rcpt(void *ctx, const ox_queue_rcpt_info *ri)
     return 0;
 }
 
+/* The running MTA's view of each connector: link, next allowed open and why it waits. */
+static void print_run_state(const ox_mta_cfg *cfg)
+{
+    static char out[65536];
+    if (ox_control_request(cfg->control_path, "connectors", out, sizeof(out)) != 0 ||
+        strncmp(out, "ok\n", 3) != 0) {
+        printf("\n(the MTA is not running: no link or retry state)\n");
+        return;
+    }
+    printf("\n%-16s %-10s %-20s %6s %6s  %s\n", "CONNECTOR", "LINK", "NEXT-OPEN", "FAILED",
+           "ASSOCS", "WAITING-BECAUSE");
+    char *save = NULL;
+    for (char *line = strtok_r(out + 3, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *f[6] = {0};
+        char *fs = NULL;
+        int n = 0;
+        for (char *t = strtok_r(line, "\t", &fs); t && n < 6; t = strtok_r(NULL, "\t", &fs))
+            f[n++] = t;
+        if (n < 6)
+            continue;
+        char next[32];
+        fmt_time(strtoull(f[2], NULL, 10), next, sizeof(next));
+        printf("%-16s %-10s %-20s %6s %6s  %s\n", f[0], f[1], next, f[3], f[4], f[5]);
+    }
+}
+
 int cmd_queue(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
         printf("usage: x400mta queue [--config FILE] [--json]\n\n"
                "Shows, per connector (and @local for local delivery), the recipients waiting,\n"
                "those in transfer, the oldest arrival, the next retry, the most attempts and\n"
-               "the last error. Reads the queue database directly; the MTA need not run.\n");
+               "the last error. Reads the queue database directly; the MTA need not run.\n"
+               "When the MTA runs, a second table shows each connector's link state, the\n"
+               "next allowed open (Open Interval), failed opens, associations and why mail\n"
+               "waits (schedule window, open interval, remote-initiated, link-up running).\n");
         return 0;
     }
     bool json = false;
@@ -154,6 +185,8 @@ int cmd_queue(int argc, char **argv)
     }
     if (json)
         printf("]\n");
+    if (!json)
+        print_run_state(cfg);
     free(v);
     ox_queue_close(q);
     free(cfg);

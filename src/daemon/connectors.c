@@ -238,9 +238,9 @@ void ox_daemon_assoc_schedule(ox_daemon *d, uint64_t now, uint64_t *next_ms)
         if (k->schedule == OX_SCHED_SELECTED_TIMES) {
             uint32_t ws = week_second(now);
             in_window = ox_schedule_open_at(k, ws);
+            if (in_window && !strncmp(cs->why_waiting, "outside", 7))
+                cs->why_waiting[0] = '\0';
             if (!in_window) {
-                if (cs->window_was_open)
-                    release_connector(d, k->name); /* after the current message */
                 wait_s = ox_schedule_next_open(k, ws);
                 uint64_t wake = now - now % 1000 + (uint64_t)wait_s * 1000;
                 if (wait_s != UINT32_MAX && wake < *next_ms)
@@ -248,7 +248,6 @@ void ox_daemon_assoc_schedule(ox_daemon *d, uint64_t now, uint64_t *next_ms)
                 snprintf(cs->why_waiting, sizeof(cs->why_waiting),
                          "outside the schedule window; the next opens in %u s", wait_s);
             }
-            cs->window_was_open = in_window;
         }
         if (k->schedule == OX_SCHED_NEVER) {
             snprintf(cs->why_waiting, sizeof(cs->why_waiting), "schedule is never");
@@ -310,6 +309,21 @@ void ox_daemon_assoc_schedule(ox_daemon *d, uint64_t now, uint64_t *next_ms)
 void ox_daemon_watch(ox_daemon *d)
 {
     uint64_t loop_now = uv_now(d->loop);
+    uint32_t ws = week_second(ox_daemon_wall_ms());
+    /* A window that closed releases its associations after their current message; one that
+     * opened gets its mail moving now rather than at the engine's next wake-up. */
+    for (size_t i = 0; i < d->cfg->n_connectors; i++) {
+        const ox_connector_cfg *k = &d->cfg->connectors[i];
+        ox_connector_state *cs = &d->cstate[i];
+        if (k->schedule != OX_SCHED_SELECTED_TIMES)
+            continue;
+        bool open = ox_schedule_open_at(k, ws);
+        if (cs->window_was_open && !open)
+            release_connector(d, k->name);
+        else if (!cs->window_was_open && open && !d->stopping)
+            ox_daemon_kick(d);
+        cs->window_was_open = open;
+    }
     for (int i = 0; i < OX_LTAB_MAX; i++) {
         ox_ltab_entry *e = &d->ltab.e[i];
         if (e->state != OX_LTAB_FREE && e->owner)
