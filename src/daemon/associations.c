@@ -421,7 +421,7 @@ static void on_open_conf(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
         return;
     }
     if (c->probe) {
-        ox_probe_step(c->probe, "bound: %s answered as '%s' and the password matched", k->name,
+        ox_probe_step(c->probe, "bound: the peer answered as '%s' and its password matched",
                       b.mta_name);
         c->release_wanted = true;
         return;

@@ -114,7 +114,7 @@ static void on_probe_done(void *ctx, bool ok, const char *text)
     control_client *c = ctx;
     c->probe = NULL;
     c->probe_pending = false;
-    size_t n = strlen(text) + 16;
+    size_t n = strlen(text) + 64;
     char *out = malloc(n);
     if (!out) {
         client_close(c);
