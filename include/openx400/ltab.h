@@ -78,6 +78,7 @@ typedef struct ox_connector_state {
     uint64_t link_since_ms;      /* wall clock of the last link state change */
     int replacing;               /* LTAB index of a stuck association being replaced (0 = none) */
     bool window_was_open;        /* selected-times: last seen inside a window */
+    bool link_fresh;             /* link just came up: the first open waits for reachability */
     bool schedule_noted;         /* the schedule-wait event was written for this wait */
     uint64_t refused_inbound_ms; /* wall clock: last inbound bind refused (bindback check) */
 } ox_connector_state;

@@ -1017,8 +1017,12 @@ int ox_daemon_assoc_open(ox_daemon *d, int cidx)
     conn *c = ox_daemon_assoc_open_to(d, cidx, k->peer_host, k->peer_port);
     if (!c)
         return OX_E_LIMIT;
-    if (k->kind == OX_CONN_ONDEMAND)
+    /* Right after link-up the peer may not answer yet: the first open keeps trying until
+     * the link timeout. Later opens on a link that was up fail like any other. */
+    if (k->kind == OX_CONN_ONDEMAND && d->cstate[cidx].link_fresh) {
+        d->cstate[cidx].link_fresh = false;
         c->reach_deadline_ms = uv_now(d->loop) + (uint64_t)k->link_timeout_s * 1000;
+    }
     ox_dial_start(c, k->peer_host, k->peer_port);
     return 0;
 }

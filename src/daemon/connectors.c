@@ -139,6 +139,7 @@ static void on_link_up_done(void *ctx, int status, const char *err, bool timed_o
     cs->link_since_ms = now;
     if (status == 0 && !timed_out) {
         cs->link = OX_LINK_UP;
+        cs->link_fresh = true;
         ox_event_emit(&d->log, now, OX_EV_LINK_UP, &x,
                       "link of connector %s is up (link-up took %llu ms); opening an association "
                       "to %s",
