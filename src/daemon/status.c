@@ -27,34 +27,38 @@ void ox_daemon_ltab_text(ox_daemon *d, bool json, char *out, size_t cap)
     if (cap)
         out[0] = '\0';
     if (!json)
-        len = add(out, cap, len, "%4s %-3s %-10s %-14s %-10s %-22s %-4s %6s %6s %10s %10s %6s\n",
-                  "LTAB", "DIR", "STATE", "CONNECTOR", "PEER", "ADDRESS", "TURN", "MSGOUT", "MSGIN",
-                  "BYTESOUT", "BYTESIN", "IDLE");
+        len = add(out, cap, len,
+                  "%4s %-3s %-10s %-14s %-10s %-22s %-22s %-4s %6s %6s %10s %10s %6s\n", "LTAB",
+                  "DIR", "STATE", "CONNECTOR", "PEER", "ADDRESS", "LOCAL", "TURN", "MSGOUT",
+                  "MSGIN", "BYTESOUT", "BYTESIN", "IDLE");
     for (int i = 0; i < OX_LTAB_MAX; i++) {
         ox_ltab_entry *e = &d->ltab.e[i];
         if (e->state == OX_LTAB_FREE)
             continue;
         unsigned long long idle = (now - e->last_activity_ms) / 1000;
+        const ox_connector_cfg *k =
+            e->connector[0] ? ox_config_connector(d->cfg, e->connector) : NULL;
+        const char *advertise = k ? k->advertise_address : "";
         if (json)
-            len =
-                add(out, cap, len,
-                    "{\"ltab\":%d,\"direction\":\"%s\",\"state\":\"%s\",\"connector\":\"%s\","
-                    "\"peer\":\"%s\",\"address\":\"%s\",\"local_address\":\"%s\","
-                    "\"turn\":%s,\"msgs_out\":%llu,\"msgs_in\":%llu,\"bytes_out\":%llu,"
-                    "\"bytes_in\":%llu,\"idle_s\":%llu}\n",
-                    e->index, e->inbound ? "in" : "out", ox_ltab_state_name(e->state), e->connector,
-                    e->peer, e->address, e->local_address, e->have_turn ? "true" : "false",
-                    (unsigned long long)e->msgs_out, (unsigned long long)e->msgs_in,
-                    (unsigned long long)e->bytes_out, (unsigned long long)e->bytes_in, idle);
+            len = add(
+                out, cap, len,
+                "{\"ltab\":%d,\"direction\":\"%s\",\"state\":\"%s\",\"connector\":\"%s\","
+                "\"peer\":\"%s\",\"address\":\"%s\",\"local_address\":\"%s\",\"advertise\":\"%s\","
+                "\"turn\":%s,\"msgs_out\":%llu,\"msgs_in\":%llu,\"bytes_out\":%llu,"
+                "\"bytes_in\":%llu,\"idle_s\":%llu}\n",
+                e->index, e->inbound ? "in" : "out", ox_ltab_state_name(e->state), e->connector,
+                e->peer, e->address, e->local_address, advertise, e->have_turn ? "true" : "false",
+                (unsigned long long)e->msgs_out, (unsigned long long)e->msgs_in,
+                (unsigned long long)e->bytes_out, (unsigned long long)e->bytes_in, idle);
         else
             len = add(out, cap, len,
-                      "%4d %-3s %-10s %-14s %-10s %-22s %-4s %6llu %6llu %10llu "
+                      "%4d %-3s %-10s %-14s %-10s %-22s %-22s %-4s %6llu %6llu %10llu "
                       "%10llu %5llus\n",
                       e->index, e->inbound ? "in" : "out", ox_ltab_state_name(e->state),
                       e->connector[0] ? e->connector : "-", e->peer[0] ? e->peer : "-", e->address,
-                      e->have_turn ? "us" : "peer", (unsigned long long)e->msgs_out,
-                      (unsigned long long)e->msgs_in, (unsigned long long)e->bytes_out,
-                      (unsigned long long)e->bytes_in, idle);
+                      e->local_address[0] ? e->local_address : "-", e->have_turn ? "us" : "peer",
+                      (unsigned long long)e->msgs_out, (unsigned long long)e->msgs_in,
+                      (unsigned long long)e->bytes_out, (unsigned long long)e->bytes_in, idle);
     }
 }
 

@@ -64,5 +64,7 @@ if python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.2", 0))' 2>/de
   wait_count B 1 15 || fail "multihomed: the message did not arrive"
   grep -q '"id":300.*127.0.0.2' "$dir/B/events.jsonl" || fail "B did not see the call from 127.0.0.2"
   event_text B 402 | grep -q '127.0.0.2' || fail "B's fallback did not go to 127.0.0.2: $(event_text B 402)"
+  "$X" assoc -c "$dir/A.ini" --json | grep -q '"local_address":"127.0.0.2:' ||
+    fail "A's assoc does not show the local address: $("$X" assoc -c "$dir/A.ini")"
   echo "seed 004: multihomed: called from 127.0.0.2, bound back there"
 fi
