@@ -1,4 +1,4 @@
-/* associations.c - associations in the daemon: TCP connections driving one ox_rtsm each, the MTA
+/* associations.c - associations in the daemon: TCP connections driving one ox_assoc each, the MTA
  * bind and its checks, transfers to and from the queue, turns, lifetime and release
  *
  * Why: this is where the Exchange MTA's behaviour lives: an association is opened when a
@@ -109,7 +109,7 @@ void ox_conn_unref(conn *c)
     if (--c->refs > 0)
         return;
     if (c->m_init)
-        ox_rtsm_free(&c->m);
+        ox_assoc_free(&c->m);
     ox_buf_free(&c->tx_head);
     ox_buf_free(&c->rx);
     ox_buf_free(&c->pending_accept);
@@ -203,7 +203,7 @@ static bool password_ok(const ox_connector_cfg *k, const ox_p1_bind *b)
     return b->password_len == n && memcmp(b->password, k->peer_password, n) == 0;
 }
 
-static void on_open_ind(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
+static void on_open_ind(conn *c, const ox_assoc_ev *ev, ox_buf *out)
 {
     ox_daemon *d = c->d;
     uint64_t now = now_wall();
@@ -212,14 +212,15 @@ static void on_open_ind(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
     uint8_t eb[8];
     ox_buf err;
     ox_buf_init(&err, NULL, eb, sizeof(eb));
-    if (ox_p1_bind_decode(ev->data, false, OX_P1_1988, &b, &pd) != 0 || !b.authenticated) {
+    c->p1v = ev->mode == OX_ASSOC_X410 ? OX_P1_1984 : OX_P1_1988;
+    if (ox_p1_bind_decode(ev->data, false, c->p1v, &b, &pd) != 0 || !b.authenticated) {
         ox_event_ctx x = ox_conn_event_ctx(c);
         ox_event_emit(&d->log, now, OX_EV_INBOUND_REFUSED, &x,
                       "refused an association from %s: its bind is %s; openx400 needs an "
                       "authenticated MTA bind (name and password)",
                       c->lt->address, b.authenticated ? "malformed" : "unauthenticated");
         ox_p1_bind_error_encode(&err, OX_P1_BIND_AUTHENTICATION_ERROR);
-        ox_rtsm_refuse(&c->m, ox_buf_span(&err), out);
+        ox_assoc_refuse(&c->m, ox_buf_span(&err), OX_RTSE_RJ_VALIDATION_FAILURE, out);
         return;
     }
     ox_strlcpy(c->lt->peer, b.mta_name, sizeof(c->lt->peer));
@@ -246,7 +247,7 @@ static void on_open_ind(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
                       "the peer's Local MTA Name, then reload",
                       c->lt->address, b.mta_name, known[0] ? known : "none");
         ox_p1_bind_error_encode(&err, OX_P1_BIND_AUTHENTICATION_ERROR);
-        ox_rtsm_refuse(&c->m, ox_buf_span(&err), out);
+        ox_assoc_refuse(&c->m, ox_buf_span(&err), OX_RTSE_RJ_VALIDATION_FAILURE, out);
         return;
     }
     c->cidx = best;
@@ -261,7 +262,7 @@ static void on_open_ind(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
                       "here equal to %s's password (or its override-password for us), then reload",
                       b.mta_name, c->lt->address, k->name, k->name, b.mta_name);
         ox_p1_bind_error_encode(&err, OX_P1_BIND_AUTHENTICATION_ERROR);
-        ox_rtsm_refuse(&c->m, ox_buf_span(&err), out);
+        ox_assoc_refuse(&c->m, ox_buf_span(&err), OX_RTSE_RJ_VALIDATION_FAILURE, out);
         return;
     }
     if (how == 2)
@@ -272,7 +273,7 @@ static void on_open_ind(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
     ox_p1_bind mine;
     bind_values(c, k, &mine);
     ox_buf_reset(&c->pending_accept);
-    ox_p1_bind_encode(&c->pending_accept, &mine, true, OX_P1_1988);
+    ox_p1_bind_encode(&c->pending_accept, &mine, true, c->p1v);
     /* Seed 000/004: with bindback the caller is confirmed at its own address before the
      * association carries anything; our answer waits for it. */
     if (ox_bindback_start(c)) {
@@ -300,18 +301,19 @@ void ox_conn_bindback_done(conn *c, bool ok, const char *why)
         ox_buf err;
         ox_buf_init(&err, NULL, eb, sizeof(eb));
         ox_p1_bind_error_encode(&err, OX_P1_BIND_AUTHENTICATION_ERROR);
-        ox_rtsm_refuse(&c->m, ox_buf_span(&err), &out);
+        ox_assoc_refuse(&c->m, ox_buf_span(&err), OX_RTSE_RJ_VALIDATION_FAILURE, &out);
         ox_conn_flush(c, &out);
         ox_buf_free(&out);
         ox_conn_close(c, why ? why : "bindback failed");
         return;
     }
-    if (ox_rtsm_accept(&c->m, ox_buf_span(&c->pending_accept), &out) == 0) {
+    if (ox_assoc_accept(&c->m, ox_buf_span(&c->pending_accept), &out) == 0) {
         c->lt->state = OX_LTAB_IDLE;
         uv_timer_stop(&c->timer);
         ox_event_emit(&d->log, now, OX_EV_ASSOC_OPENED, &x,
-                      "association from %s (%s) bound on connector %s%s", c->lt->peer,
-                      c->lt->address, k ? k->name : "?", why ? why : "");
+                      "association from %s (%s) bound on connector %s (%s)%s", c->lt->peer,
+                      c->lt->address, k ? k->name : "?",
+                      c->p1v == OX_P1_1984 ? "X.410-1984 mode" : "normal mode", why ? why : "");
     }
     ox_buf_reset(&c->pending_accept);
     ox_conn_flush(c, &out);
@@ -334,7 +336,7 @@ static void outbound_open_failed(conn *c, const char *why)
     }
 }
 
-static void on_open_conf(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
+static void on_open_conf(conn *c, const ox_assoc_ev *ev, ox_buf *out)
 {
     ox_daemon *d = c->d;
     const ox_connector_cfg *k = ox_conn_connector(c);
@@ -380,7 +382,7 @@ static void on_open_conf(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
     ox_p1_bind b;
     ox_p1_diag pd;
     int mm = 0;
-    if (ox_p1_bind_decode(ev->data, true, OX_P1_1988, &b, &pd) == 0 && b.authenticated)
+    if (ox_p1_bind_decode(ev->data, true, c->p1v, &b, &pd) == 0 && b.authenticated)
         mm = name_match(k->peer_mta, b.mta_name);
     if (mm == 0 || !password_ok(k, &b)) {
         char why[512];
@@ -396,7 +398,7 @@ static void on_open_conf(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
                       "aborted. Fix [connector %s] peer-mta/peer-password (or the peer's "
                       "override for us), then reload",
                       c->lt->address, k->name, b.mta_name, why, k->name);
-        ox_rtsm_abort(&c->m, OX_RTSE_AB_USER_ERROR, out);
+        ox_assoc_abort(&c->m, OX_RTSE_AB_USER_ERROR, out);
         outbound_open_failed(c, why);
         ox_conn_close(c, why);
         return;
@@ -411,9 +413,10 @@ static void on_open_conf(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
     c->lt->have_turn = true;
     uv_timer_stop(&c->timer);
     ox_event_emit(&d->log, now, OX_EV_ASSOC_OPENED, &x,
-                  "association to %s at %s bound on connector %s%s (checkpoint %lld, window "
-                  "%lld)",
+                  "association to %s at %s bound on connector %s%s (%s, checkpoint %lld, "
+                  "window %lld)",
                   b.mta_name, c->lt->address, k->name, c->bindback_for ? " as a bindback" : "",
+                  c->p1v == OX_P1_1984 ? "X.410-1984 mode" : "normal mode",
                   (long long)ev->checkpoint, (long long)ev->window);
     if (c->bindback_for) {
         ox_bindback_result(c, true, NULL);
@@ -505,8 +508,8 @@ static bool tx_start(conn *c, ox_buf *out)
                 else
                     m.rcpt[i].indicators &= (uint16_t)~OX_P1_PRI_RESPONSIBILITY;
             }
-            rc = probe ? ox_p1_message_encode(&c->tx_head, &m, OX_P1_1988)
-                       : ox_p1_message_encode_head(&c->tx_head, &m, OX_P1_1988, content_len);
+            rc = probe ? ox_p1_message_encode(&c->tx_head, &m, c->p1v)
+                       : ox_p1_message_encode_head(&c->tx_head, &m, c->p1v, content_len);
             ox_p1_message_free(&m);
         }
     } else {
@@ -521,7 +524,7 @@ static bool tx_start(conn *c, ox_buf *out)
     c->tx_head_off = 0;
     c->chunk_len = c->chunk_off = 0;
     if (rc == 0)
-        rc = ox_rtsm_transfer_begin(&c->m, c->tx_head.len + (probe ? 0 : content_len), out);
+        rc = ox_assoc_transfer_begin(&c->m, c->tx_head.len + (probe ? 0 : content_len), out);
     if (rc) {
         tx_failed(c, "cannot prepare the message for transfer");
         return false;
@@ -531,43 +534,59 @@ static bool tx_start(conn *c, ox_buf *out)
 }
 
 /* Feeds the transfer as far as the window and the socket allow. */
+/* Fills the chunk with what comes next: the rest of the re-encoded envelope, then content
+ * from the queue. Gathering both makes one S-DATA of a small message, so its RTTR is one
+ * presentation PDV that any dissector (and peer) decodes without reassembly. Returns the
+ * octets gathered (0 at the end) or -1 when the content cannot be read. */
+static long gather(conn *c)
+{
+    size_t n = 0;
+    if (c->tx_head_off < c->tx_head.len) {
+        n = c->tx_head.len - c->tx_head_off;
+        if (n > sizeof(c->chunk))
+            n = sizeof(c->chunk);
+        memcpy(c->chunk, c->tx_head.p + c->tx_head_off, n);
+        c->tx_head_off += n;
+    }
+    while (c->rd_open && n < sizeof(c->chunk)) {
+        size_t got = 0;
+        if (ox_queue_content_read(&c->rd, c->chunk + n, sizeof(c->chunk) - n, &got) != 0)
+            return -1;
+        if (got == 0) {
+            ox_queue_content_close(&c->rd);
+            c->rd_open = false;
+        }
+        n += got;
+    }
+    return (long)n;
+}
+
+/* Feeds the transfer as far as the window and the socket allow. */
 static void tx_continue(conn *c, ox_buf *out)
 {
     while (c->tx && !c->m.tx_blocked && c->inflight + out->len < OUT_HIGH_WATER) {
-        ox_span piece;
-        if (c->tx_head_off < c->tx_head.len) {
-            piece = ox_span_of(c->tx_head.p + c->tx_head_off, c->tx_head.len - c->tx_head_off);
-        } else {
-            if (c->chunk_off == c->chunk_len) {
-                size_t n = 0;
-                if (c->rd_open &&
-                    ox_queue_content_read(&c->rd, c->chunk, sizeof(c->chunk), &n) != 0) {
-                    tx_failed(c, "cannot read the content from the queue");
-                    ox_rtsm_abort(&c->m, OX_RTSE_AB_LOCAL_SYSTEM_PROBLEM, out);
-                    return;
-                }
-                c->chunk_len = n;
-                c->chunk_off = 0;
-                if (n == 0) {
-                    if (c->rd_open)
-                        ox_queue_content_close(&c->rd);
-                    c->rd_open = false;
-                    if (!c->m.tx_ending)
-                        ox_rtsm_transfer_end(&c->m, out);
-                    return;
-                }
+        if (c->chunk_off == c->chunk_len) {
+            long n = gather(c);
+            if (n < 0) {
+                tx_failed(c, "cannot read the content from the queue");
+                ox_assoc_abort(&c->m, OX_RTSE_AB_LOCAL_SYSTEM_PROBLEM, out);
+                return;
             }
-            piece = ox_span_of(c->chunk + c->chunk_off, c->chunk_len - c->chunk_off);
+            c->chunk_len = (size_t)n;
+            c->chunk_off = 0;
+            if (n == 0) {
+                if (!c->m.tx_ending)
+                    ox_assoc_transfer_end(&c->m, out);
+                return;
+            }
         }
         size_t taken;
-        if (ox_rtsm_transfer_data(&c->m, piece, out, &taken) != 0) {
+        ox_span piece = ox_span_of(c->chunk + c->chunk_off, c->chunk_len - c->chunk_off);
+        if (ox_assoc_transfer_data(&c->m, piece, out, &taken) != 0) {
             tx_failed(c, "the association refused the data");
             return;
         }
-        if (c->tx_head_off < c->tx_head.len)
-            c->tx_head_off += taken;
-        else
-            c->chunk_off += taken;
+        c->chunk_off += taken;
     }
 }
 
@@ -601,13 +620,13 @@ void ox_conn_pump(conn *c)
     ox_buf_init(&out, NULL, small, sizeof(small));
     ox_daemon *d = c->d;
     const ox_connector_cfg *k = ox_conn_connector(c);
-    if (c->m.state == OX_RTSM_OPEN && k && !c->m.rx_active) {
+    if (c->m.state == OX_ASSOC_OPEN && k && !c->m.rx_active) {
         if (c->tx) {
             tx_continue(c, &out);
         } else if (c->m.have_turn) {
             if (c->give_turn_after) {
                 c->give_turn_after = false;
-                if (ox_rtsm_turn_give(&c->m, &out) == 0) {
+                if (ox_assoc_turn_give(&c->m, &out) == 0) {
                     c->lt->have_turn = false;
                     ox_event_ctx x = ox_conn_event_ctx(c);
                     ox_event_emit(&d->log, now_wall(), OX_EV_TURN_GIVE, &x, "gave the turn to %s",
@@ -616,7 +635,7 @@ void ox_conn_pump(conn *c)
             } else if (!d->stopping && !c->probe && !c->release_wanted && tx_start(c, &out)) {
                 tx_continue(c, &out);
             } else if ((c->release_wanted || d->stopping) && !c->release_sent_ms) {
-                if (ox_rtsm_release(&c->m, &out) == 0) {
+                if (ox_assoc_release(&c->m, &out) == 0) {
                     c->lt->state = OX_LTAB_RELEASING;
                     c->release_sent_ms = uv_now(d->loop);
                     c->progress_ms = c->release_sent_ms;
@@ -630,8 +649,8 @@ void ox_conn_pump(conn *c)
                 ox_queue_due due[1];
                 size_t n = 0;
                 ox_queue_due_for(d->mta.q, k->name, now_wall(), due, 1, &n);
-                if (n && ox_rtsm_turn_please(&c->m, due[0].priority == OX_QUEUE_PRIO_URGENT ? 2 : 0,
-                                             &out) == 0) {
+                if (n && ox_assoc_turn_please(
+                             &c->m, due[0].priority == OX_QUEUE_PRIO_URGENT ? 2 : 0, &out) == 0) {
                     c->asked_turn = true;
                     ox_event_ctx x = ox_conn_event_ctx(c);
                     ox_event_emit(&d->log, now_wall(), OX_EV_TURN_PLEASE, &x,
@@ -644,7 +663,7 @@ void ox_conn_pump(conn *c)
     ox_buf_free(&out);
     /* Lifetime: an association idle this long is released (the turn holder releases; the
      * other side asks for the turn first). */
-    if (!c->closing && k && c->m.state == OX_RTSM_OPEN && !c->tx && !c->m.rx_active &&
+    if (!c->closing && k && c->m.state == OX_ASSOC_OPEN && !c->tx && !c->m.rx_active &&
         !c->release_wanted)
         uv_timer_start(&c->timer, on_idle, (uint64_t)k->values.lifetime_s * 1000, 0);
 }
@@ -653,13 +672,13 @@ void ox_conn_pump(conn *c)
  * for the turn first. */
 void ox_conn_release_soon(conn *c)
 {
-    if (c->closing || c->m.state != OX_RTSM_OPEN || c->release_wanted)
+    if (c->closing || c->m.state != OX_ASSOC_OPEN || c->release_wanted)
         return;
     c->release_wanted = true;
     if (!c->m.have_turn && !c->asked_turn) {
         ox_buf out;
         ox_buf_init(&out, NULL, NULL, 0);
-        if (ox_rtsm_turn_please(&c->m, 0, &out) == 0)
+        if (ox_assoc_turn_please(&c->m, 0, &out) == 0)
             c->asked_turn = true;
         ox_conn_flush(c, &out);
         ox_buf_free(&out);
@@ -681,14 +700,14 @@ void ox_daemon_assoc_stop_all(ox_daemon *d)
             continue;
         ox_buf out;
         ox_buf_init(&out, NULL, NULL, 0);
-        if (ox_rtsm_can_send(&c->m) && ox_rtsm_release(&c->m, &out) == 0) {
+        if (ox_assoc_can_send(&c->m) && ox_assoc_release(&c->m, &out) == 0) {
             c->lt->state = OX_LTAB_RELEASING;
             ox_conn_flush(c, &out);
             /* The peer has the disconnect time to answer; we give it a few seconds. */
             uv_timer_start(&c->timer, on_stop_timeout, 3000, 0);
         } else {
             if (c->m_init)
-                ox_rtsm_abort(&c->m, OX_RTSE_AB_TEMPORARY_PROBLEM, &out);
+                ox_assoc_abort(&c->m, OX_RTSE_AB_TEMPORARY_PROBLEM, &out);
             ox_conn_flush(c, &out);
             ox_conn_close(c, "the MTA is stopping");
         }
@@ -696,34 +715,34 @@ void ox_daemon_assoc_stop_all(ox_daemon *d)
     }
 }
 
-static void on_rtsm_event(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
+static void on_assoc_event(conn *c, const ox_assoc_ev *ev, ox_buf *out)
 {
     ox_daemon *d = c->d;
     uint64_t now = now_wall();
     ox_event_ctx x = ox_conn_event_ctx(c);
     switch (ev->kind) {
-    case OX_RTSM_EV_OPEN_IND: on_open_ind(c, ev, out); break;
-    case OX_RTSM_EV_OPEN_CONF: on_open_conf(c, ev, out); break;
-    case OX_RTSM_EV_TRANSFER_BEGIN_IND:
+    case OX_ASSOC_EV_OPEN_IND: on_open_ind(c, ev, out); break;
+    case OX_ASSOC_EV_OPEN_CONF: on_open_conf(c, ev, out); break;
+    case OX_ASSOC_EV_TRANSFER_BEGIN_IND:
         ox_buf_reset(&c->rx);
         c->rx.err = 0;
         c->lt->state = OX_LTAB_RECEIVING;
         break;
-    case OX_RTSM_EV_TRANSFER_DATA_IND:
+    case OX_ASSOC_EV_TRANSFER_DATA_IND:
         if (ox_buf_append(&c->rx, ev->data.p, ev->data.len) != 0) {
             ox_event_emit(&d->log, now, OX_EV_PROTOCOL_ERROR, &x,
                           "%s sent a message larger than %zu MB; association aborted", c->lt->peer,
                           RX_MAX >> 20);
-            ox_rtsm_abort(&c->m, OX_RTSE_AB_PERMANENT_PROBLEM, out);
+            ox_assoc_abort(&c->m, OX_RTSE_AB_PERMANENT_PROBLEM, out);
             ox_conn_close(c, "message too large");
         }
         break;
-    case OX_RTSM_EV_TRANSFER_END_IND: {
+    case OX_ASSOC_EV_TRANSFER_END_IND: {
         char id[300] = "", err[400] = "";
         int rc = ox_mta_store(&d->mta, ox_buf_span(&c->rx), c->lt->peer, now, id, sizeof(id), err,
                               sizeof(err));
         if (rc == 0 || rc == OX_QUEUE_DUPLICATE) {
-            ox_rtsm_transfer_confirm(&c->m, out); /* only now: it is durable */
+            ox_assoc_transfer_confirm(&c->m, out); /* only now: it is durable */
             c->lt->msgs_in++;
             c->lt->state = OX_LTAB_IDLE;
             ox_daemon_kick(d);
@@ -733,7 +752,7 @@ static void on_rtsm_event(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
                           "could not accept a message from %s: %s; association aborted, the "
                           "sender keeps the message",
                           c->lt->peer, err);
-            ox_rtsm_abort(
+            ox_assoc_abort(
                 &c->m,
                 rc == OX_E_PEER ? OX_RTSE_AB_INVALID_PARAMETER : OX_RTSE_AB_TEMPORARY_PROBLEM, out);
             ox_conn_close(c, err);
@@ -741,15 +760,15 @@ static void on_rtsm_event(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
         ox_buf_reset(&c->rx);
         break;
     }
-    case OX_RTSM_EV_TRANSFER_CONF: tx_confirmed(c); break;
-    case OX_RTSM_EV_WRITABLE: break;
-    case OX_RTSM_EV_TURN_PLEASE_IND: c->give_turn_after = true; break;
-    case OX_RTSM_EV_TURN_GIVE_IND:
+    case OX_ASSOC_EV_TRANSFER_CONF: tx_confirmed(c); break;
+    case OX_ASSOC_EV_WRITABLE: break;
+    case OX_ASSOC_EV_TURN_PLEASE_IND: c->give_turn_after = true; break;
+    case OX_ASSOC_EV_TURN_GIVE_IND:
         c->lt->have_turn = true;
         c->asked_turn = false;
         break;
-    case OX_RTSM_EV_RELEASE_IND:
-    case OX_RTSM_EV_RELEASE_CONF:
+    case OX_ASSOC_EV_RELEASE_IND:
+    case OX_ASSOC_EV_RELEASE_CONF:
         if (c->probe) {
             ox_probe_end(c->probe, true, "released in order");
             c->probe = NULL;
@@ -761,7 +780,7 @@ static void on_rtsm_event(conn *c, const ox_rtsm_ev *ev, ox_buf *out)
         ox_conn_flush(c, out);
         ox_conn_close(c, NULL);
         break;
-    case OX_RTSM_EV_ABORT_IND:
+    case OX_ASSOC_EV_ABORT_IND:
         if (c->lt && c->lt->state != OX_LTAB_BINDING && c->lt->state != OX_LTAB_CONNECTING)
             ox_event_emit(&d->log, now, OX_EV_ASSOC_ABNORMAL_END, &x,
                           "association with %s ended abnormally: %s%s",
@@ -796,12 +815,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     if (n < 0) {
         free(buf->base);
         if (!c->closing) {
-            ox_rtsm_transport_lost(&c->m);
-            ox_rtsm_ev ev;
+            ox_assoc_transport_lost(&c->m, now_wall());
+            ox_assoc_ev ev;
             ox_buf out;
             ox_buf_init(&out, NULL, NULL, 0);
-            while (!c->closing && ox_rtsm_next_event(&c->m, &ev))
-                on_rtsm_event(c, &ev, &out);
+            while (!c->closing && ox_assoc_next_event(&c->m, &ev))
+                on_assoc_event(c, &ev, &out);
             ox_buf_free(&out);
             ox_conn_close(c, "connection closed by the peer");
         }
@@ -817,11 +836,11 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     size_t off = 0;
     while (!c->closing && off < (size_t)n) {
         size_t used;
-        ox_rtsm_feed(&c->m, ox_span_of(buf->base + off, (size_t)n - off), now_wall(), &out, &used);
+        ox_assoc_feed(&c->m, ox_span_of(buf->base + off, (size_t)n - off), now_wall(), &out, &used);
         off += used;
-        ox_rtsm_ev ev;
-        while (!c->closing && ox_rtsm_next_event(&c->m, &ev))
-            on_rtsm_event(c, &ev, &out);
+        ox_assoc_ev ev;
+        while (!c->closing && ox_assoc_next_event(&c->m, &ev))
+            on_assoc_event(c, &ev, &out);
         if (used == 0)
             break;
     }
@@ -852,21 +871,34 @@ conn *ox_conn_new(ox_daemon *d, bool inbound, int cidx)
     return c;
 }
 
-static void rtsm_setup(conn *c, bool initiator)
+static void assoc_setup(conn *c, bool initiator)
 {
     const ox_connector_cfg *k = ox_conn_connector(c);
     const ox_mta_values *v = k ? &k->values : &c->d->cfg->values;
-    ox_rtsm_cfg rc = {.role = initiator ? OX_RTSM_INITIATOR : OX_RTSM_RESPONDER,
-                      .checkpoint = v->checkpoint_size,
-                      .window = v->window_size};
-    ox_rtsm_init(&c->m, &rc);
+    const ox_mta_cfg *cfg = c->d->cfg;
+    /* Activity identifiers must differ between associations with one peer. */
+    c->d->assoc_serial = (c->d->assoc_serial + 1) % 900;
+    ox_assoc_cfg rc = {.role = initiator ? OX_ASSOC_INITIATOR : OX_ASSOC_RESPONDER,
+                       .mode = k && k->x410_1984 ? OX_ASSOC_X410 : OX_ASSOC_NORMAL,
+                       .local_tsel = ox_span_of(cfg->tsel, cfg->tsel_len),
+                       .local_ssel = ox_span_of(cfg->ssel, cfg->ssel_len),
+                       .local_psel = ox_span_of(cfg->psel, cfg->psel_len),
+                       .checkpoint = v->checkpoint_size,
+                       .window = v->window_size,
+                       .id_base = c->d->assoc_serial * 1000,
+                       /* ox_conn_watch applies the recovery and disconnect timers with the
+                        * events operators know (9316, 9277); the machine's own are the
+                        * backstop. */
+                       .timers = {.progress_ms = (v->recovery_timeout_s + 10) * 1000,
+                                  .release_ms = (v->disconnect_s + 10) * 1000}};
+    ox_assoc_init(&c->m, &rc);
     c->m_init = true;
 }
 
 static void on_bind_timeout(uv_timer_t *t)
 {
     conn *c = t->data;
-    if (c->closing || c->m.state == OX_RTSM_OPEN)
+    if (c->closing || c->m.state == OX_ASSOC_OPEN)
         return;
     ox_daemon *d = c->d;
     uint64_t now = now_wall();
@@ -928,7 +960,7 @@ void ox_daemon_assoc_accept(ox_daemon *d, uv_stream_t *server)
     }
     ox_strlcpy(c->lt->local_address, local, sizeof(c->lt->local_address));
     c->lt->owner = c;
-    rtsm_setup(c, false);
+    assoc_setup(c, false);
     uv_timer_start(&c->timer, on_bind_timeout, BIND_TIMEOUT_MS, 0);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
@@ -952,14 +984,15 @@ void ox_conn_connected(conn *c)
         ox_probe_step(c->probe, "TCP connected to %s from %s; sending the bind as '%s'",
                       c->lt->address, c->lt->local_address,
                       k->local_name[0] ? k->local_name : c->d->cfg->name);
-    rtsm_setup(c, true);
+    assoc_setup(c, true);
     ox_p1_bind b;
     bind_values(c, k, &b);
     ox_buf arg, out;
     ox_buf_init(&arg, NULL, NULL, 0);
     ox_buf_init(&out, NULL, NULL, 0);
-    ox_p1_bind_encode(&arg, &b, false, OX_P1_1988);
-    ox_rtsm_open(&c->m, ox_buf_span(&arg), &out);
+    c->p1v = k->x410_1984 ? OX_P1_1984 : OX_P1_1988;
+    ox_p1_bind_encode(&arg, &b, false, c->p1v);
+    ox_assoc_open(&c->m, ox_buf_span(&arg), now_wall(), &out);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     ox_conn_flush(c, &out);
     ox_buf_free(&arg);
@@ -1033,7 +1066,18 @@ int ox_daemon_assoc_open(ox_daemon *d, int cidx)
  * disconnect timer is aborted. */
 void ox_conn_watch(conn *c, uint64_t loop_now)
 {
-    if (c->closing || !c->m_init || c->m.state != OX_RTSM_OPEN)
+    if (c->closing || !c->m_init)
+        return;
+    ox_buf tick_out;
+    ox_buf_init(&tick_out, NULL, NULL, 0);
+    uint64_t next;
+    ox_assoc_tick(&c->m, now_wall(), &tick_out, &next);
+    ox_assoc_ev ev;
+    while (!c->closing && ox_assoc_next_event(&c->m, &ev))
+        on_assoc_event(c, &ev, &tick_out);
+    ox_conn_flush(c, &tick_out);
+    ox_buf_free(&tick_out);
+    if (c->closing || c->m.state != OX_ASSOC_OPEN)
         return;
     ox_daemon *d = c->d;
     const ox_connector_cfg *k = ox_conn_connector(c);
@@ -1048,7 +1092,7 @@ void ox_conn_watch(conn *c, uint64_t loop_now)
                       "%s did not answer the release within the disconnect timer (%u s); "
                       "association aborted",
                       c->lt->peer, v->disconnect_s);
-        ox_rtsm_abort(&c->m, OX_RTSE_AB_TEMPORARY_PROBLEM, &out);
+        ox_assoc_abort(&c->m, OX_RTSE_AB_TEMPORARY_PROBLEM, &out);
         ox_conn_flush(c, &out);
         ox_conn_close(c, "no answer to the release");
     } else if ((c->tx || c->asked_turn) && !c->release_sent_ms &&
@@ -1066,7 +1110,7 @@ void ox_conn_watch(conn *c, uint64_t loop_now)
                       c->tx ? "; the message in transfer is retried" : "", c->lt->peer);
         if (!c->inbound && c->cidx >= 0)
             d->cstate[c->cidx].replacing = c->lt->index;
-        ox_rtsm_abort(&c->m, OX_RTSE_AB_TEMPORARY_PROBLEM, &out);
+        ox_assoc_abort(&c->m, OX_RTSE_AB_TEMPORARY_PROBLEM, &out);
         ox_conn_flush(c, &out);
         ox_event_emit(&d->log, now, OX_EV_ASSOC_ABNORMAL_END, &x,
                       "association %d with %s aborted: no progress within the recovery timeout",

@@ -9,7 +9,7 @@
 
 #include "daemon.h"
 
-#include "openx400/rtsm.h"
+#include "openx400/assoc.h"
 
 #define MAX_TX_RCPTS   64
 #define DIAL_ADDR_MAX  9 /* resolved addresses tried in turn, plus the source fallback */
@@ -30,7 +30,8 @@ typedef struct conn {
     int cidx; /* connector index, -1 until known */
     bool inbound, closing, tcp_open, timer_open, connected;
     int refs; /* open handles and requests; freed at zero */
-    ox_rtsm m;
+    ox_assoc m;
+    ox_p1_version p1v; /* X.411-1984 on an X.410-1984 mode association */
     bool m_init;
     size_t inflight;      /* bytes written but not yet completed */
     uint64_t progress_ms; /* loop time of the last byte read or write completed */

@@ -29,6 +29,7 @@ typedef struct ox_daemon {
     uv_timer_t watch_timer;                          /* once a second: stuck associations */
     ox_ltab ltab;                                    /* every association, in and out */
     ox_connector_state cstate[OX_CFG_CONNECTOR_MAX]; /* by connector index in cfg */
+    uint32_t assoc_serial;                           /* makes activity identifiers unique */
 } ox_daemon;
 
 /* Runs |command| with /bin/sh -c (link.c); calls |cb| once with its exit status (128+signal
