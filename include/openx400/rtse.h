@@ -207,9 +207,17 @@ typedef struct ox_rtse_rttr_rd {
     ox_rtse_rttr_frame got; /* references as received (valid once in_content) */
     int err;                /* sticky */
     ox_ber_diag diag;
+    bool segments; /* fed the contents of successive RTTR segments: EXTERNAL first */
 } ox_rtse_rttr_rd;
 
 void ox_rtse_rttr_rd_init(ox_rtse_rttr_rd *r, bool pdv, bool external);
+/* Segmented transfer (X.228 9.4, normal mode): each S-DATA carries one whole RTTR APDU, an
+ * OCTET STRING holding the next segment of the EXTERNAL's encoding; the caller unwraps each
+ * RTTR and feeds the reader the segments' contents, which start with the EXTERNAL header. */
+void ox_rtse_rttr_rd_init_segments(ox_rtse_rttr_rd *r);
+/* The EXTERNAL's headers alone (the start of the first segment of a segmented transfer):
+ * as ox_rtse_rttr_begin with |f|'s EXTERNAL references and no PDV or OCTET STRING. */
+int ox_rtse_external_begin(ox_buf *w, const ox_rtse_rttr_frame *f, uint64_t content_len);
 /* Consumes octets of |in|: sets |*used| (how many were consumed) and |*content| (a view into
  * |in| of the content octets among them, possibly empty). Returns 0 when progress was made
  * and more content is expected, 1 when the element is complete (remaining octets of |in|

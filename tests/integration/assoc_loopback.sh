@@ -27,11 +27,11 @@ for mode in 1988 1984; do
   pcap=$tmp/assoc_$mode.pcap
   cap=$("$OX_SRC/scripts/capture" start "$pcap" "$port")
   pids+=("$cap")
-  # 1988: one S-DATA per APDU (tshark 4.0 does not reassemble RTTR segments that arrive in
-  # several P-DATAs into a clean tree: docs/ASSOCIATION.md, known gap); 1984: checkpoints of
-  # 8 KB with window stalls.
-  if [ "$mode" = 1988 ]; then ck=61440; else ck=8192; fi
-  common=(--mode "$mode" --checkpoint "$ck" --window 3 --max-data 60000 --max-seconds 60 --segments)
+  # Both modes: checkpoints of 8 KB with window stalls, S-DATAs of at most 6000 octets, so
+  # every APDU crosses in several segments (1988: one RTTR OCTET STRING per S-DATA, which
+  # tshark reassembles at the activity end).
+  ck=8192
+  common=(--mode "$mode" --checkpoint "$ck" --window 3 --max-data 6000 --max-seconds 60 --segments)
   timeout 90 "$tool" --listen "$port" "${common[@]}" --count 2 --size 30000 \
     --peer-count 3 --peer-size 20000 >"$tmp/r_$mode.log" 2>&1 &
   rp=$!

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # mta_pair.sh - two real daemons on loopback:
-#  1. mail both ways on one association (turns exchanged), with a delivery report back,
+#  1. mail both ways on one association (turns exchanged), with a delivery report back and
+#     a 130 KB message sent in segments (one RTTR per S-DATA, X.228 9.4),
 #     captured and checked by tshark down to p1 (scripts/tshark-check, CONFORMANCE.md);
 #  2. seed 000: a wrong override password is refused at once (< 1 s) with a Security event
 #     on both sides, the mail stays queued, and fixing the configuration (reload) delivers it;
@@ -64,7 +65,9 @@ cap=$("$SRC/scripts/capture" start "$dir/pair.pcap" "$pa" "$pb")
 start A; start B
 submit A "C=GB;A= ;P=SiteB;S=UserB" --subject "to B" --dr >/dev/null
 submit B "C=GB;A= ;P=SiteA;S=UserA" --subject "to A" >/dev/null
-for i in 1 2 3; do submit A "C=GB;A= ;P=SiteB;S=UserB" --subject "batch $i" >/dev/null; done
+head -c 100000 /dev/urandom | base64 > "$dir/big.txt"
+for i in 1 2; do submit A "C=GB;A= ;P=SiteB;S=UserB" --subject "batch $i" >/dev/null; done
+"$X" submit -c "$dir/A.ini" --from "C=GB;A= ;P=SiteA;S=UserA" --to "C=GB;A= ;P=SiteB;S=UserB" --subject big --body-file "$dir/big.txt" >/dev/null
 wait_count B 4 20 || fail "B got $(count B) messages, want 4"
 wait_count A 2 20 || fail "A got $(count A) (message + delivery report), want 2"
 grep -q '"id":305' "$dir/A/events.jsonl" "$dir/B/events.jsonl" || fail "no turn was given (event 305)"

@@ -683,6 +683,10 @@ static int rttr_header(ox_assoc *a, uint64_t length)
         f.ext_indirect = a->ctx_mtse;
     }
     ox_buf_reset(&a->tx_hdr);
+    /* Normal mode: the first segment starts with the EXTERNAL's headers; every S-DATA wraps
+     * its segment in an RTTR OCTET STRING of its own (send_data). */
+    if (a->mode == OX_ASSOC_NORMAL)
+        return ox_rtse_external_begin(&a->tx_hdr, &f, length);
     return ox_rtse_rttr_begin(&a->tx_hdr, &f, length);
 }
 
@@ -764,13 +768,16 @@ static int send_data(ox_assoc *a, ox_span data, ox_buf *out)
     ox_buf_reset(&a->ud);
     size_t n = a->tx_hdr.len + data.len;
     if (a->mode == OX_ASSOC_NORMAL) {
-        /* Each S-DATA is one P-DATA whose PDV (octet-aligned, in the RTSE context) holds the
-         * next segment of the RTTR: X.228 segments the APDU, the presentation layer wraps each
-         * segment (docs/ASSOCIATION.md). */
+        /* Each S-DATA is one P-DATA whose PDV (octet-aligned, in the RTSE context) is one
+         * whole RTTR APDU: an OCTET STRING holding the next segment of the EXTERNAL that
+         * carries the MTS-APDU (X.228 9.4 segmenting; what peers and tshark reassemble:
+         * docs/ASSOCIATION.md). */
         ox_pres_user_data pu = {.present = true, .n_pdv = 1};
         pu.pdv[0] = (ox_pres_pdv){.ctx_id = a->ctx_rtse, .kind = OX_PRES_PDV_OCTETS};
         ox_buf seg;
         ox_buf_init(&seg, a->cfg.alloc, NULL, 0);
+        ox_ber_put_header(&seg, OX_RTSE_TAG_RTTR, false, n);
+        n = seg.len + n;
         ox_buf_append(&seg, a->tx_hdr.p, a->tx_hdr.len);
         ox_buf_append(&seg, data.p, data.len);
         pu.pdv[0].value = ox_buf_span(&seg);
@@ -894,7 +901,20 @@ static int on_data(ox_assoc *a, ox_span in, ox_buf *out)
                          "P-DATA is not one PDV of the RTSE context (X.226 8.4): %s at octet "
                          "%zu of the S-DATA",
                          ox_ber_reason_name(d.reason), d.offset);
-        in = pu.pdv[0].value;
+        /* One whole RTTR APDU (OCTET STRING) per S-DATA: its contents are the next segment. */
+        ox_ber_rd rd;
+        ox_ber_tlv t;
+        ox_ber_diag rd_diag = {0};
+        ox_ber_rd_init(&rd, pu.pdv[0].value, NULL, &rd_diag);
+        rc = ox_ber_expect(&rd, OX_RTSE_TAG_RTTR, 0, &t);
+        if (rc == 0 && !ox_ber_at_end(&rd))
+            rc = OX_E_PEER;
+        if (rc)
+            return fault(a, OX_ASSOC_L_RTSE, OX_RTSE_AB_PROTOCOL_ERROR, out,
+                         "an S-DATA in the transfer is not one primitive RTTR OCTET STRING "
+                         "(X.228 9.4): %s at octet %zu",
+                         ox_ber_reason_name(rd_diag.reason), rd_diag.offset);
+        in = t.value;
     }
     while (in.len) {
         size_t used;
@@ -936,7 +956,10 @@ static void rx_start(ox_assoc *a)
     a->rx_active = true;
     a->rx_complete = false;
     a->rx_got = 0;
-    ox_rtse_rttr_rd_init(&a->rx, false, a->mode == OX_ASSOC_NORMAL);
+    if (a->mode == OX_ASSOC_NORMAL)
+        ox_rtse_rttr_rd_init_segments(&a->rx);
+    else
+        ox_rtse_rttr_rd_init(&a->rx, false, false);
 }
 
 int ox_assoc_transfer_confirm(ox_assoc *a, ox_buf *out)

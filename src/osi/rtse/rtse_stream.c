@@ -103,11 +103,39 @@ int ox_rtse_rttr_begin(ox_buf *w, const ox_rtse_rttr_frame *f, uint64_t content_
     return w->err;
 }
 
+int ox_rtse_external_begin(ox_buf *w, const ox_rtse_rttr_frame *f, uint64_t content_len)
+{
+    ox_rtse_rttr_frame e = *f;
+    e.pdv = false;
+    e.external = true;
+    uint8_t tmp[160];
+    ox_buf all;
+    ox_buf_init(&all, NULL, tmp, sizeof(tmp));
+    int rc = ox_rtse_rttr_begin(&all, &e, content_len);
+    if (rc) {
+        if (!w->err)
+            w->err = rc;
+        return w->err;
+    }
+    /* Everything after the RTTR OCTET STRING's own header. */
+    uint64_t oct = all.len >= 2 ? (all.p[1] & 0x80 ? (uint64_t)(all.p[1] & 0x7f) : 0) : 0;
+    size_t skip = 2 + (size_t)oct;
+    ox_buf_append(w, all.p + skip, all.len - skip);
+    ox_buf_free(&all);
+    return w->err;
+}
+
 void ox_rtse_rttr_rd_init(ox_rtse_rttr_rd *r, bool pdv, bool external)
 {
     memset(r, 0, sizeof(*r));
     r->pdv = pdv;
     r->external = external;
+}
+
+void ox_rtse_rttr_rd_init_segments(ox_rtse_rttr_rd *r)
+{
+    ox_rtse_rttr_rd_init(r, false, true);
+    r->segments = true;
 }
 
 /* A header parsed from the accumulated octets. */
@@ -214,7 +242,7 @@ static int int_of(ox_rtse_rttr_rd *r, size_t at, ox_span v, int64_t *out)
 static int parse_all(ox_rtse_rttr_rd *r, size_t *hsize)
 {
     size_t pos = 0, at;
-    shdr ud = {0}, pdv = {0}, single = {0}, oct, ext = {0}, es = {0};
+    shdr ud = {0}, pdv = {0}, single = {0}, oct = {0}, ext = {0}, es = {0};
     ox_span v;
     int rc;
     memset(&r->got, 0, sizeof(r->got));
@@ -235,14 +263,17 @@ static int parse_all(ox_rtse_rttr_rd *r, size_t *hsize)
             return rc;
     }
     at = pos;
-    if ((rc = parse(r, &pos, ID_OCTETS, &oct)) != 0)
-        return rc;
-    if (r->pdv && (rc = fits(r, at, single.len, 0, &oct)) != 0)
-        return rc;
-    r->content_len = oct.len;
+    if (!r->segments) {
+        if ((rc = parse(r, &pos, ID_OCTETS, &oct)) != 0)
+            return rc;
+        if (r->pdv && (rc = fits(r, at, single.len, 0, &oct)) != 0)
+            return rc;
+        r->content_len = oct.len;
+    }
     if (r->external) {
         at = pos;
-        if ((rc = parse(r, &pos, ID_EXTERNAL, &ext)) != 0 || (rc = fits(r, at, oct.len, 0, &ext)))
+        if ((rc = parse(r, &pos, ID_EXTERNAL, &ext)) != 0 ||
+            (!r->segments && (rc = fits(r, at, oct.len, 0, &ext)) != 0))
             return rc;
         size_t ext_start = pos;
         if (pos < r->hdr_len && r->hdr[pos] == ID_OID) {
