@@ -473,6 +473,68 @@ static void test_stream_errors(void **state)
 
 /* ---------------------------------------------------------------- association */
 
+/* Segmented transfer: the EXTERNAL headers start the first segment; every split of the
+ * segments' contents gives the same content, and the headers are byte-exact. */
+static void test_stream_segments(void **state)
+{
+    (void)state;
+    ox_rtse_rttr_frame f = {.ext_has_indirect = true, .ext_indirect = OX_RTSE_CTX_MTSE};
+    ox_buf w;
+    ox_buf_init(&w, NULL, NULL, 0);
+    assert_int_equal(ox_rtse_external_begin(&w, &f, 3), 0);
+    ox_buf_append(&w, "abc", 3);
+    ox_buf want = hex("28 08 02 01 05 a0 03 61 62 63");
+    assert_bytes(&w, &want);
+    ox_buf_free(&want);
+    /* Large: 300 octets of content, lengths in long form. */
+    ox_buf_reset(&w);
+    assert_int_equal(ox_rtse_external_begin(&w, &f, 300), 0);
+    want = hex("28 82 01 33 02 01 05 a0 82 01 2c");
+    assert_bytes(&w, &want);
+    ox_buf_free(&want);
+    uint8_t content[300];
+    for (size_t i = 0; i < sizeof(content); i++)
+        content[i] = (uint8_t)(i * 7);
+    ox_buf_append(&w, content, sizeof(content));
+    for (size_t cut = 0; cut <= w.len; cut += 3) {
+        ox_rtse_rttr_rd r;
+        ox_rtse_rttr_rd_init_segments(&r);
+        ox_buf got;
+        ox_buf_init(&got, NULL, NULL, 0);
+        ox_span parts[2] = {ox_span_of(w.p, cut), ox_span_of(w.p + cut, w.len - cut)};
+        int rc = OX_E_AGAIN;
+        for (int k = 0; k < 2; k++) {
+            ox_span in = parts[k];
+            while (in.len) {
+                size_t used;
+                ox_span c;
+                rc = ox_rtse_rttr_rd_feed(&r, in, &used, &c);
+                assert_true(rc >= 0 || rc == OX_E_AGAIN);
+                ox_buf_append(&got, c.p, c.len);
+                in.p += used;
+                in.len -= used;
+                if (rc == 1)
+                    assert_int_equal(in.len, 0);
+            }
+        }
+        assert_int_equal(rc, 1);
+        assert_int_equal(got.len, sizeof(content));
+        assert_memory_equal(got.p, content, sizeof(content));
+        assert_true(r.got.ext_has_indirect);
+        assert_int_equal(r.got.ext_indirect, OX_RTSE_CTX_MTSE);
+        ox_buf_free(&got);
+    }
+    /* A segment stream that starts with an RTTR OCTET STRING is the wrong framing. */
+    ox_rtse_rttr_rd r;
+    ox_rtse_rttr_rd_init_segments(&r);
+    ox_buf bad = hex("04 0a 28 08 02 01 05 a0 03 61 62 63");
+    size_t used;
+    ox_span c;
+    assert_int_equal(ox_rtse_rttr_rd_feed(&r, ox_buf_span(&bad), &used, &c), OX_E_PEER);
+    ox_buf_free(&bad);
+    ox_buf_free(&w);
+}
+
 static void test_assoc_normal(void **state)
 {
     (void)state;
@@ -744,8 +806,9 @@ int main(void)
         cmocka_unit_test(test_rtoac_rtorj_rtab), cmocka_unit_test(test_apdu_errors),
         cmocka_unit_test(test_stream_write),     cmocka_unit_test(test_stream_read),
         cmocka_unit_test(test_stream_large),     cmocka_unit_test(test_stream_errors),
-        cmocka_unit_test(test_assoc_normal),     cmocka_unit_test(test_assoc_x410),
-        cmocka_unit_test(test_assoc_errors),     cmocka_unit_test(test_tshark_vectors),
+        cmocka_unit_test(test_stream_segments),  cmocka_unit_test(test_assoc_normal),
+        cmocka_unit_test(test_assoc_x410),       cmocka_unit_test(test_assoc_errors),
+        cmocka_unit_test(test_tshark_vectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
