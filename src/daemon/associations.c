@@ -468,7 +468,7 @@ static bool tx_start(conn *c, ox_buf *out)
     }
     ox_strlcpy(c->tx_id, mi.mts_id, sizeof(c->tx_id));
     uint64_t content_len = mi.has_content ? mi.content_size : 0;
-    bool probe = mi.kind == OX_QUEUE_KIND_PROBE, report = mi.kind == OX_QUEUE_KIND_REPORT;
+    bool is_probe = mi.kind == OX_QUEUE_KIND_PROBE, report = mi.kind == OX_QUEUE_KIND_REPORT;
     /* Responsibility only for the recipients going over this association (X.411 14.3.2). */
     uint32_t env_idx[MAX_TX_RCPTS];
     ox_queue_batch_begin(d->mta.q);
@@ -491,7 +491,7 @@ static bool tx_start(conn *c, ox_buf *out)
         uint64_t clen;
         ox_p1_diag pd;
         ox_p1_apdu a;
-        if (probe) {
+        if (is_probe) {
             rc = ox_p1_apdu_decode(ox_buf_span(&env), OX_P1_1988, NULL, NULL, &a, &pd);
             m = a.msg;
         } else {
@@ -508,15 +508,15 @@ static bool tx_start(conn *c, ox_buf *out)
                 else
                     m.rcpt[i].indicators &= (uint16_t)~OX_P1_PRI_RESPONSIBILITY;
             }
-            rc = probe ? ox_p1_message_encode(&c->tx_head, &m, c->p1v)
-                       : ox_p1_message_encode_head(&c->tx_head, &m, c->p1v, content_len);
+            rc = is_probe ? ox_p1_message_encode(&c->tx_head, &m, c->p1v)
+                          : ox_p1_message_encode_head(&c->tx_head, &m, c->p1v, content_len);
             ox_p1_message_free(&m);
         }
     } else {
         ox_buf_append(&c->tx_head, env.p, env.len);
     }
     ox_buf_free(&env);
-    if (rc == 0 && content_len && !probe) {
+    if (rc == 0 && content_len && !is_probe) {
         rc = ox_queue_content_open(d->mta.q, c->tx_msg, &c->rd);
         c->rd_open = rc == 0;
     }
@@ -524,7 +524,7 @@ static bool tx_start(conn *c, ox_buf *out)
     c->tx_head_off = 0;
     c->chunk_len = c->chunk_off = 0;
     if (rc == 0)
-        rc = ox_assoc_transfer_begin(&c->m, c->tx_head.len + (probe ? 0 : content_len), out);
+        rc = ox_assoc_transfer_begin(&c->m, c->tx_head.len + (is_probe ? 0 : content_len), out);
     if (rc) {
         tx_failed(c, "cannot prepare the message for transfer");
         return false;

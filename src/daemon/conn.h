@@ -67,7 +67,7 @@ typedef struct conn {
     uint64_t release_sent_ms; /* loop time; 0 = no release in progress */
     /* receiving */
     ox_buf rx;
-    probe *probe; /* test-peer watching this association, or NULL */
+    ox_probe *probe; /* test-peer watching this association, or NULL */
 } conn;
 
 /* associations.c */
@@ -110,7 +110,7 @@ void ox_daemon_open_failed(ox_daemon *d, int cidx, uint64_t now, const char *why
 void ox_daemon_conn_gone(ox_daemon *d, int cidx);
 
 /* probe.c */
-void ox_probe_step(probe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void ox_probe_end(probe *p, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ox_probe_step(ox_probe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ox_probe_end(ox_probe *p, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -27,7 +27,7 @@ typedef struct control_client {
     size_t payload_want; /* bytes announced by "submit N" */
     bool in_payload;
     bool done;
-    probe *probe;       /* test-peer in progress for this client */
+    ox_probe *probe;    /* test-peer in progress for this client */
     bool probe_pending; /* the probe has not reported yet */
     int open_handles;
 } control_client;
@@ -132,7 +132,7 @@ static void test_peer(control_client *c, const char *name)
     char err[600];
     uv_timer_stop(&c->timer);
     c->probe_pending = true;
-    probe *p = NULL;
+    ox_probe *p = NULL;
     if (ox_probe_start(c->d, name, on_probe_done, c, err, sizeof(err), &p) != 0) {
         c->probe_pending = false;
         char out[700];

@@ -40,12 +40,12 @@ int ox_link_run(ox_daemon *d, const char *command, uint32_t timeout_s, ox_link_c
 
 /* test-peer (probe.c): one association to |connector|'s peer, step by step; |done| gets the
  * whole report once (ok or not). Returns 0, or OX_E_ARG with |err| (no such connector). */
-typedef struct probe probe;
+typedef struct ox_probe ox_probe;
 typedef void (*ox_probe_done_cb)(void *ctx, bool ok, const char *text);
 int ox_probe_start(ox_daemon *d, const char *connector, ox_probe_done_cb done, void *ctx, char *err,
-                   size_t cap, probe **out);
+                   size_t cap, ox_probe **out);
 /* The requester went away: the probe finishes on its own and reports to nobody. */
-void ox_probe_detach(probe *p);
+void ox_probe_detach(ox_probe *p);
 
 /* Associations (associations.c). */
 void ox_daemon_assoc_accept(ox_daemon *d, uv_stream_t *server);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct probe {
+struct ox_probe {
     ox_daemon *d;
     char connector[OX_CFG_NAME_MAX];
     uint64_t t0; /* loop ms at start */
@@ -25,8 +25,8 @@ struct probe {
     void *ctx;
 };
 
-static void vadd(probe *p, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-static void vadd(probe *p, const char *fmt, va_list ap)
+static void vadd(ox_probe *p, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void vadd(ox_probe *p, const char *fmt, va_list ap)
 {
     if (p->len >= sizeof(p->text) - 1)
         return;
@@ -42,7 +42,7 @@ static void vadd(probe *p, const char *fmt, va_list ap)
     p->text[p->len] = '\0';
 }
 
-void ox_probe_step(probe *p, const char *fmt, ...)
+void ox_probe_step(ox_probe *p, const char *fmt, ...)
 {
     if (!p || p->finished)
         return;
@@ -52,8 +52,8 @@ void ox_probe_step(probe *p, const char *fmt, ...)
     va_end(ap);
 }
 
-static void add(probe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(probe *p, const char *fmt, ...)
+static void add(ox_probe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(ox_probe *p, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -61,7 +61,7 @@ static void add(probe *p, const char *fmt, ...)
     va_end(ap);
 }
 
-static const ox_connector_cfg *probe_connector(probe *p, int *index)
+static const ox_connector_cfg *probe_connector(ox_probe *p, int *index)
 {
     for (size_t i = 0; i < p->d->cfg->n_connectors; i++)
         if (!strcmp(p->d->cfg->connectors[i].name, p->connector)) {
@@ -97,7 +97,7 @@ static const char *fix_for(const char *why)
     return "see the step above and the event logs on both sides";
 }
 
-static void finish(probe *p)
+static void finish(ox_probe *p)
 {
     if (p->finished)
         return;
@@ -113,13 +113,13 @@ static void finish(probe *p)
 
 static void on_link_down(void *ctx, int status, const char *err, bool timed_out)
 {
-    probe *p = ctx;
+    ox_probe *p = ctx;
     add(p, "link-down %s %d%s%s", timed_out ? "killed after the timeout, status" : "exited with",
         status, err[0] ? ": " : "", err);
     finish(p);
 }
 
-void ox_probe_end(probe *p, bool ok, const char *fmt, ...)
+void ox_probe_end(ox_probe *p, bool ok, const char *fmt, ...)
 {
     if (!p || p->ended)
         return;
@@ -151,7 +151,7 @@ void ox_probe_end(probe *p, bool ok, const char *fmt, ...)
     finish(p);
 }
 
-static void start_association(probe *p)
+static void start_association(ox_probe *p)
 {
     int idx;
     const ox_connector_cfg *k = probe_connector(p, &idx);
@@ -172,7 +172,7 @@ static void start_association(probe *p)
 
 static void on_link_up(void *ctx, int status, const char *err, bool timed_out)
 {
-    probe *p = ctx;
+    ox_probe *p = ctx;
     if (status != 0 || timed_out) {
         char why[1200];
         snprintf(why, sizeof(why), "link-up %s %d%s%s",
@@ -187,10 +187,10 @@ static void on_link_up(void *ctx, int status, const char *err, bool timed_out)
 }
 
 int ox_probe_start(ox_daemon *d, const char *connector, ox_probe_done_cb done, void *ctx, char *err,
-                   size_t cap, probe **out)
+                   size_t cap, ox_probe **out)
 {
     *out = NULL;
-    probe *p = calloc(1, sizeof(*p));
+    ox_probe *p = calloc(1, sizeof(*p));
     if (!p) {
         snprintf(err, cap, "out of memory");
         return OX_E_NOMEM;
@@ -226,7 +226,7 @@ int ox_probe_start(ox_daemon *d, const char *connector, ox_probe_done_cb done, v
     return 0;
 }
 
-void ox_probe_detach(probe *p)
+void ox_probe_detach(ox_probe *p)
 {
     if (p) {
         p->done = NULL;
