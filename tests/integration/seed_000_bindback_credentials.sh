@@ -31,10 +31,10 @@ python3 -c "import sys; sys.exit(0 if float('$t_sub') < 1.0 else 1)" ||
   fail "the bind was refused $t_sub s after the submission, want < 1 s"
 wait_event A 400 1 2 || fail "A has no Security event 400 about B's bindback credentials"
 wait_event B 9322 1 2 || fail "B has no 9322 bindback failure"
-event_text A 400 | grep -q 'toa\|SITEB' || fail "A's 400 does not name the peer: $(event_text A 400)"
-event_text A 400 | grep -qi 'password' || fail "A's 400 does not say which credential: $(event_text A 400)"
-event_text B 9322 | grep -q 'SITEA' || fail "B's 9322 does not name the peer"
-event_text B 9322 | grep -qi 'fix' || fail "B's 9322 gives no fix: $(event_text B 9322)"
+grep -q 'toa\|SITEB' <<<"$(event_text A 400)" || fail "A's 400 does not name the peer: $(event_text A 400)"
+grep -qi 'password' <<<"$(event_text A 400)" || fail "A's 400 does not say which credential: $(event_text A 400)"
+grep -q 'SITEA' <<<"$(event_text B 9322)" || fail "B's 9322 does not name the peer"
+grep -qi 'fix' <<<"$(event_text B 9322)" || fail "B's 9322 gives no fix: $(event_text B 9322)"
 [ "$(count B)" -eq 0 ] || fail "B accepted mail over a failed bindback"
 # No half-open association is left on either side.
 sleep 0.5

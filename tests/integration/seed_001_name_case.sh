@@ -21,8 +21,8 @@ wait_count B 1 15 || fail "A -> B with 'siteb' against 'SITEB' did not arrive"
 wait_count A 1 15 || fail "B -> A did not arrive"
 n=$(events A 401)
 [ "$n" -ge 1 ] || fail "A logged no name-case warning (401)"
-event_text A 401 | head -1 | grep -q "'SITEB'" || fail "401 does not quote the presented name"
-event_text A 401 | head -1 | grep -q "'siteb'" || fail "401 does not quote the configured name"
+grep -q "'SITEB'" <<<"$(first_event_text A 401)" || fail "401 does not quote the presented name"
+grep -q "'siteb'" <<<"$(first_event_text A 401)" || fail "401 does not quote the configured name"
 for s in A B; do [ "$(events $s 400)" -eq 0 ] || fail "$s logged a bind failure (400) for a case-only difference"; done
 echo "seed 001: 'siteb' vs 'SITEB': delivered both ways, $n warning(s) 401 at A"
 stop A; stop B
@@ -49,11 +49,11 @@ connector D toc C "$pa"
 start C; start D
 submit C D --subject "wrong name" >/dev/null
 wait_event C 400 1 5 || fail "C did not refuse D's answer as 'SITED' against 'siteX' (400)"
-event_text C 400 | head -1 | grep -q "'siteX'" || fail "C's event does not quote 'siteX': $(event_text C 400 | head -1)"
-event_text C 400 | head -1 | grep -q "'SITED'" || fail "C's event does not quote 'SITED'"
+grep -q "'siteX'" <<<"$(first_event_text C 400)" || fail "C's event does not quote 'siteX': $(event_text C 400 | head -1)"
+grep -q "'SITED'" <<<"$(first_event_text C 400)" || fail "C's event does not quote 'SITED'"
 submit D C --subject "wrong name back" >/dev/null
 wait_event C 9301 1 5 || fail "C did not refuse D's bind (9301)"
-event_text C 9301 | head -1 | grep -q "'siteX'" || fail "C's 9301 does not quote 'siteX': $(event_text C 9301 | head -1)"
-event_text C 9301 | head -1 | grep -q "'SITED'" || fail "C's 9301 does not quote 'SITED'"
+grep -q "'siteX'" <<<"$(first_event_text C 9301)" || fail "C's 9301 does not quote 'siteX': $(event_text C 9301 | head -1)"
+grep -q "'SITED'" <<<"$(first_event_text C 9301)" || fail "C's 9301 does not quote 'SITED'"
 [ "$(count D)" -eq 0 ] && [ "$(count C)" -eq 0 ] || fail "mail crossed despite the wrong name"
 echo "seed 001: 'siteX' vs 'SITED': refused both ways, events quote both names"

@@ -19,9 +19,9 @@ submit A B --subject "seed 002" >/dev/null
 sleep 10
 n=$(events A 9311)
 [ "$n" -ge 5 ] && [ "$n" -le 6 ] || fail "link-up attempts in 10 s with Open Interval 2 s: $n, want 5 or 6"
-event_text A 9311 | head -1 | grep -q 'exited with code 1: dialler: no carrier' ||
+grep -q 'exited with code 1: dialler: no carrier' <<<"$(first_event_text A 9311)" ||
   fail "9311 does not carry the code and the stderr: $(event_text A 9311 | head -1)"
-event_text A 9311 | head -1 | grep -q 'open interval (2 s)' || fail "9311 does not say when the next attempt is"
+grep -q 'open interval (2 s)' <<<"$(first_event_text A 9311)" || fail "9311 does not say when the next attempt is"
 "$X" queue -c "$dir/A.ini" >"$dir/queue.txt"
 grep -q 'dial' "$dir/queue.txt" || fail "queue view has no line for the connector: $(cat "$dir/queue.txt")"
 [ -f "$dir/link-down" ] && fail "link-down ran although the link never came up"

@@ -38,8 +38,8 @@ for i in 1 2 3 4 5; do submit A B --subject "black hole $i" >/dev/null; done
 wait_event A 9316 1 10 || fail "no 9316 (no progress) within 10 s with recovery timeout 3 s"
 t1=$(date +%s)
 [ $((t1 - t0)) -le 6 ] || fail "the stuck association was detected after $((t1 - t0)) s"
-event_text A 9316 | head -1 | grep -q 'made no progress for [34] s' || fail "9316 text: $(event_text A 9316 | head -1)"
-grep '"id":9316' "$dir/A/events.jsonl" | head -1 | grep -q '"ltab":[0-9]' || fail "9316 has no LTAB index"
+grep -q 'made no progress for [34] s' <<<"$(first_event_text A 9316)" || fail "9316 text: $(event_text A 9316 | head -1)"
+grep -m1 '"id":9316' "$dir/A/events.jsonl" | grep -q '"ltab":[0-9]' || fail "9316 has no LTAB index"
 wait_event A 1294 1 2 || fail "no 1294 for the aborted association"
 wait_count B 5 40 || fail "B has $(count B) of 5 messages"
 sleep 1

@@ -33,8 +33,8 @@ run() { # NAME BINDBACK-LINES... : A calls B, B binds back with the given connec
 run fallback "bindback-address = a.name-that-does-not-resolve.invalid"
 wait_count B 1 15 || fail "the message did not arrive through the fallback"
 [ "$(events B 402)" -eq 1 ] || fail "B logged $(events B 402) fallback warnings (402), want 1"
-event_text B 402 | grep -q 'a.name-that-does-not-resolve.invalid' || fail "402 does not say what was tried: $(event_text B 402)"
-event_text B 402 | grep -q "bindback-address = 127.0.0.1:$pa" || fail "402 does not give the fix: $(event_text B 402)"
+grep -q 'a.name-that-does-not-resolve.invalid' <<<"$(event_text B 402)" || fail "402 does not say what was tried: $(event_text B 402)"
+grep -q "bindback-address = 127.0.0.1:$pa" <<<"$(event_text B 402)" || fail "402 does not give the fix: $(event_text B 402)"
 [ "$(events B 9322)" -eq 0 ] || fail "B logged 9322 although the fallback worked"
 echo "seed 004: unresolvable bindback name: fallback to the source address, one 402, delivered"
 stop A; stop B
@@ -42,8 +42,8 @@ stop A; stop B
 # ---- 2. fallback disabled ----
 run nofallback "bindback-address = a.name-that-does-not-resolve.invalid" "bindback-source-fallback = no"
 wait_event B 9322 1 5 || fail "no 9322 with the fallback disabled"
-event_text B 9322 | head -1 | grep -q 'a.name-that-does-not-resolve.invalid' || fail "9322 does not list the name: $(event_text B 9322 | head -1)"
-event_text B 9322 | head -1 | grep -qi 'resolve' || fail "9322 does not give the error: $(event_text B 9322 | head -1)"
+grep -q 'a.name-that-does-not-resolve.invalid' <<<"$(first_event_text B 9322)" || fail "9322 does not list the name: $(event_text B 9322 | head -1)"
+grep -qi 'resolve' <<<"$(first_event_text B 9322)" || fail "9322 does not give the error: $(event_text B 9322 | head -1)"
 wait_event A 9318 1 3 || fail "A's bind was not refused (9318)"
 [ "$(count B)" -eq 0 ] || fail "mail crossed over a failed bindback"
 "$X" queue -c "$dir/A.ini" | grep -q tob || fail "the message is not queued at A any more"
@@ -63,7 +63,7 @@ if python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.2", 0))' 2>/de
   A_LISTEN=127.0.0.2 A_EXTRA="local-address = 127.0.0.2" run multihomed "bindback-address = 10.255.255.1.invalid"
   wait_count B 1 15 || fail "multihomed: the message did not arrive"
   grep -q '"id":300.*127.0.0.2' "$dir/B/events.jsonl" || fail "B did not see the call from 127.0.0.2"
-  event_text B 402 | grep -q '127.0.0.2' || fail "B's fallback did not go to 127.0.0.2: $(event_text B 402)"
+  grep -q '127.0.0.2' <<<"$(event_text B 402)" || fail "B's fallback did not go to 127.0.0.2: $(event_text B 402)"
   "$X" assoc -c "$dir/A.ini" --json | grep -q '"local_address":"127.0.0.2:' ||
     fail "A's assoc does not show the local address: $("$X" assoc -c "$dir/A.ini")"
   echo "seed 004: multihomed: called from 127.0.0.2, bound back there"

@@ -142,3 +142,6 @@ for line in open(sys.argv[1]):
         print(e.get("text", e.get("message", "")))
 PY
 }
+
+# The first such text (no pipe into `head`: with pipefail a closed pipe would fail the test).
+first_event_text() { event_text "$1" "$2" | sed -n 1p; }
