@@ -24,17 +24,24 @@ proxy() { # PORTFILE LISTEN TARGET faults...
 delivered() { events "$1" 203; }
 
 if [ -z "${OX_SEED3_ONLY_LOAD:-}" ]; then
+# A sends to B through a proxy that applies FAULT to its first two connections, then 5
+# messages (recovery timeout 3 s, transfer interval 1 s).
+through_faulty_proxy() { # FAULT
+  rm -rf "$dir/A" "$dir/B"
+  pa=$(free_port); pb=$(free_port); pp=$(free_port)
+  site A "$pa"
+  connector A tob B "$pp" "recovery-timeout = 3" "transfer-interval = 1" "max-transfer-retries = 5"
+  site B "$pb"
+  connector B toa A "$pa" "schedule = never"
+  start B
+  proxy "$dir/p$pp.port" "$pp" "$pb" "$1" --connections 2
+  start A
+  t0=$(date +%s)
+  for i in 1 2 3 4 5; do submit A B --subject "$1 $i" >/dev/null; done
+}
+
 # ---- 1. bind, then black hole ----
-pa=$(free_port); pb=$(free_port); pp=$(free_port)
-site A "$pa"
-connector A tob B "$pp" "recovery-timeout = 3" "transfer-interval = 1" "max-transfer-retries = 5"
-site B "$pb"
-connector B toa A "$pa" "schedule = never"
-start B
-proxy "$dir/p1.port" "$pp" "$pb" --bind-then-blackhole --connections 2
-start A
-t0=$(date +%s)
-for i in 1 2 3 4 5; do submit A B --subject "black hole $i" >/dev/null; done
+through_faulty_proxy --bind-then-blackhole
 wait_event A 9316 1 10 || fail "no 9316 (no progress) within 10 s with recovery timeout 3 s"
 t1=$(date +%s)
 [ $((t1 - t0)) -le 6 ] || fail "the stuck association was detected after $((t1 - t0)) s"
@@ -49,16 +56,7 @@ echo "seed 003: black hole detected in $((t1 - t0)) s (9316 x$(events A 9316)), 
 stop A; stop B; kill "${pids[@]}" 2>/dev/null || true
 
 # ---- 2. bind, then reset ----
-rm -rf "$dir/A" "$dir/B"
-pa=$(free_port); pb=$(free_port); pp=$(free_port)
-site A "$pa"
-connector A tob B "$pp" "recovery-timeout = 3" "transfer-interval = 1" "max-transfer-retries = 5"
-site B "$pb"
-connector B toa A "$pa" "schedule = never"
-start B
-proxy "$dir/p2.port" "$pp" "$pb" --bind-then-reset --connections 2
-start A
-for i in 1 2 3 4 5; do submit A B --subject "reset $i" >/dev/null; done
+through_faulty_proxy --bind-then-reset
 wait_count B 5 30 || fail "after resets B has $(count B) of 5"
 sleep 1
 [ "$(delivered B)" -eq 5 ] || fail "B delivered $(delivered B) times, want exactly 5"
