@@ -135,9 +135,12 @@ static void tx_failed(conn *c, const char *why)
     ox_event_ctx x = ox_conn_event_ctx(c);
     x.msgid = c->tx_id;
     ox_event_emit(&c->d->log, now, OX_EV_TRANSFER_RETRY, &x,
-                  "transfer of %s to %s failed (%s); it is retried after the transfer interval "
-                  "(%u s)",
-                  c->tx_id, x.peer ? x.peer : "?", why, k ? k->values.transfer_interval_s : 0);
+                  "transfer of %s to %s on connector %s failed (%s); it is retried after the "
+                  "transfer interval (%u s), up to max-transfer-retries (%u), then "
+                  "non-delivered; if it repeats, see the association's events and %s's log",
+                  c->tx_id, x.peer ? x.peer : "?", k ? k->name : "?", why,
+                  k ? k->values.transfer_interval_s : 0, k ? k->values.max_transfer_retries : 0,
+                  x.peer ? x.peer : "the peer");
     if (c->rd_open)
         ox_queue_content_close(&c->rd);
     c->rd_open = false;
@@ -731,8 +734,10 @@ static void on_assoc_event(conn *c, const ox_assoc_ev *ev, ox_buf *out)
     case OX_ASSOC_EV_TRANSFER_DATA_IND:
         if (ox_buf_append(&c->rx, ev->data.p, ev->data.len) != 0) {
             ox_event_emit(&d->log, now, OX_EV_PROTOCOL_ERROR, &x,
-                          "%s sent a message larger than %zu MB; association aborted", c->lt->peer,
-                          RX_MAX >> 20);
+                          "%s sent a message larger than %zu MB on connector %s; association "
+                          "aborted; the sender keeps the message (ask its operator to send it "
+                          "in parts)",
+                          c->lt->peer, RX_MAX >> 20, x.connector ? x.connector : "?");
             ox_assoc_abort(&c->m, OX_RTSE_AB_PERMANENT_PROBLEM, out);
             ox_conn_close(c, "message too large");
         }
@@ -749,9 +754,10 @@ static void on_assoc_event(conn *c, const ox_assoc_ev *ev, ox_buf *out)
         } else {
             x.msgid = id;
             ox_event_emit(&d->log, now, OX_EV_PROTOCOL_ERROR, &x,
-                          "could not accept a message from %s: %s; association aborted, the "
-                          "sender keeps the message",
-                          c->lt->peer, err);
+                          "could not accept a message from %s on connector %s: %s; association "
+                          "aborted, the sender keeps the message; if the reason is the "
+                          "message's encoding, send this event to %s's operator",
+                          c->lt->peer, x.connector ? x.connector : "?", err, c->lt->peer);
             ox_assoc_abort(
                 &c->m,
                 rc == OX_E_PEER ? OX_RTSE_AB_INVALID_PARAMETER : OX_RTSE_AB_TEMPORARY_PROBLEM, out);
@@ -783,9 +789,13 @@ static void on_assoc_event(conn *c, const ox_assoc_ev *ev, ox_buf *out)
     case OX_ASSOC_EV_ABORT_IND:
         if (c->lt && c->lt->state != OX_LTAB_BINDING && c->lt->state != OX_LTAB_CONNECTING)
             ox_event_emit(&d->log, now, OX_EV_ASSOC_ABNORMAL_END, &x,
-                          "association with %s ended abnormally: %s%s",
-                          c->lt->peer[0] ? c->lt->peer : c->lt->address, ev->why,
-                          c->tx ? "; the message in transfer is retried" : "");
+                          "association %d with %s on connector %s ended abnormally: %s%s; a "
+                          "new association opens when mail waits; if it repeats, check the "
+                          "link and %s's log",
+                          c->lt->index, c->lt->peer[0] ? c->lt->peer : c->lt->address,
+                          x.connector ? x.connector : "(not yet bound)", ev->why,
+                          c->tx ? "; the message in transfer is retried" : "",
+                          c->lt->peer[0] ? c->lt->peer : "the peer");
         else if (!c->inbound && ox_conn_connector(c)) {
             char why[512];
             snprintf(why, sizeof(why), "the bind failed: %s", ev->why);
@@ -904,9 +914,13 @@ static void on_bind_timeout(uv_timer_t *t)
     uint64_t now = now_wall();
     ox_event_ctx x = ox_conn_event_ctx(c);
     ox_event_emit(&d->log, now, OX_EV_CALL_CANCELLED, &x,
-                  "cancelled the association with %s after %d ms without a completed bind%s",
-                  c->lt ? c->lt->address : "?", BIND_TIMEOUT_MS,
-                  c->awaiting_bindback ? " (the bindback did not finish)" : "");
+                  "cancelled the association with %s at %s on connector %s after %d ms "
+                  "without a completed bind%s; check that the peer answers binds (x400mta "
+                  "test-peer %s)",
+                  x.peer ? x.peer : "?", c->lt ? c->lt->address : "?",
+                  x.connector ? x.connector : "(unknown yet)", BIND_TIMEOUT_MS,
+                  c->awaiting_bindback ? " (our bindback to it did not finish)" : "",
+                  x.connector ? x.connector : "CONNECTOR");
     if (!c->inbound)
         outbound_open_failed(c, "the bind did not complete in time");
     ox_conn_close(c, "bind timeout");
@@ -1089,9 +1103,10 @@ void ox_conn_watch(conn *c, uint64_t loop_now)
     ox_buf_init(&out, NULL, NULL, 0);
     if (c->release_sent_ms && loop_now - c->release_sent_ms >= (uint64_t)v->disconnect_s * 1000) {
         ox_event_emit(&d->log, now, OX_EV_CALL_CANCELLED, &x,
-                      "%s did not answer the release within the disconnect timer (%u s); "
-                      "association aborted",
-                      c->lt->peer, v->disconnect_s);
+                      "%s did not answer the release of association %d on connector %s "
+                      "within the disconnect timer (%u s); aborted, nothing is lost; if it "
+                      "repeats, check %s's load and the link",
+                      c->lt->peer, c->lt->index, k ? k->name : "?", v->disconnect_s, c->lt->peer);
         ox_assoc_abort(&c->m, OX_RTSE_AB_TEMPORARY_PROBLEM, &out);
         ox_conn_flush(c, &out);
         ox_conn_close(c, "no answer to the release");
@@ -1113,8 +1128,9 @@ void ox_conn_watch(conn *c, uint64_t loop_now)
         ox_assoc_abort(&c->m, OX_RTSE_AB_TEMPORARY_PROBLEM, &out);
         ox_conn_flush(c, &out);
         ox_event_emit(&d->log, now, OX_EV_ASSOC_ABNORMAL_END, &x,
-                      "association %d with %s aborted: no progress within the recovery timeout",
-                      c->lt->index, c->lt->peer);
+                      "association %d with %s on connector %s aborted: no progress within the "
+                      "recovery timeout; a new association opens at once",
+                      c->lt->index, c->lt->peer, k ? k->name : "?");
         ox_conn_close(c, "no progress within the recovery timeout");
     }
     ox_buf_free(&out);

@@ -99,8 +99,9 @@ void ox_bindback_result(conn *bb, bool ok, const char *why)
                             : "pin 'bindback-address' on this connector to an address where the "
                               "peer listens, or make its name resolve");
         ox_event_emit(&d->log, now, OX_EV_BIND_FAILED, &x,
-                      "unable to bind back to %s on connector %s: %s", k->peer_mta, k->name,
-                      why ? why : "no address answered");
+                      "unable to bind back to %s on connector %s: %s; its association was "
+                      "refused (event 9322 says what was tried and the fix)",
+                      k->peer_mta, k->name, why ? why : "no address answered");
         ox_conn_bindback_done(c, false, "bindback failed");
         return;
     }

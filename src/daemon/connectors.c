@@ -154,9 +154,10 @@ static void on_link_up_done(void *ctx, int status, const char *err, bool timed_o
     char why[1400];
     if (timed_out) {
         ox_event_emit(&d->log, now, OX_EV_LINK_TIMEOUT, &x,
-                      "link-up command of connector %s did not finish within the link timeout "
-                      "(%u s) and was killed%s%s",
-                      k->name, k->link_timeout_s, err[0] ? "; its stderr: " : "", err);
+                      "link-up command of connector %s (to %s) did not finish within the link "
+                      "timeout (%u s) and was killed with its children%s%s; check the dialler, "
+                      "or raise link-timeout if the link is slow to come up",
+                      k->name, k->peer_mta, k->link_timeout_s, err[0] ? "; its stderr: " : "", err);
         snprintf(why, sizeof(why), "link-up timed out after %u s", k->link_timeout_s);
     } else {
         snprintf(why, sizeof(why), "link-up exited with code %d%s%.1100s", status,
