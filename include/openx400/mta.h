@@ -66,6 +66,36 @@ void ox_mta_id_text(const ox_p1_mtsid *id, char *dst, size_t cap);
 int ox_mta_store(ox_mta *m, ox_span apdu, const char *source, uint64_t now_ms, char *mtsid,
                  size_t mtsid_cap, char *err, size_t err_cap);
 
+/* ox_mta_store for an APDU already decoded (|a| is taken: freed whatever happens). For a
+ * message whose content was streamed into |content| (ox_queue_content_begin/write; taken
+ * too), |content| holds the content octets and a->msg.content is ignored; NULL otherwise.
+ * |apdu_len| is for the event text. Same returns as ox_mta_store. */
+int ox_mta_store_decoded(ox_mta *m, ox_p1_apdu *a, ox_queue_writer *content, uint64_t apdu_len,
+                         const char *source, uint64_t now_ms, char *mtsid, size_t mtsid_cap,
+                         char *err, size_t err_cap);
+
+/* Storing a message as it arrives (an inbound RTSE transfer): only the heading is held in
+ * memory; the content goes to the queue as it comes, so a 100 MB message never sits whole in
+ * memory. begin at the transfer's start, feed each piece (any split), end when the transfer
+ * is complete (stores durably, then the caller confirms), cancel when it is abandoned. A
+ * report, a probe or a message whose content is not a primitive definite OCTET STRING is
+ * held whole up to OX_MTA_RX_WHOLE_MAX and stored by ox_mta_store. */
+#define OX_MTA_RX_HEAD_MAX  ((size_t)1 << 20)  /* envelope and heading: 1 MiB is ~1000 recipients */
+#define OX_MTA_RX_WHOLE_MAX ((size_t)64 << 20) /* the fall-back for unusual encodings */
+typedef struct ox_mta_rx ox_mta_rx;
+/* Returns 0 or OX_E_NOMEM. */
+int ox_mta_rx_begin(ox_mta *m, ox_mta_rx **out);
+/* Returns 0, OX_E_LIMIT (heading or whole APDU too large), OX_E_PEER (not an MTS-APDU, or
+ * octets after its end), OX_E_IO or OX_E_NOMEM; |err| says which. After an error only
+ * ox_mta_rx_cancel is valid. */
+int ox_mta_rx_feed(ox_mta_rx *rx, ox_span data, char *err, size_t cap);
+/* Stores what was fed and frees |rx|. Returns as ox_mta_store (OX_E_PEER also for an APDU
+ * that ended early). */
+int ox_mta_rx_end(ox_mta_rx *rx, const char *source, uint64_t now_ms, char *mtsid, size_t mtsid_cap,
+                  char *err, size_t err_cap);
+/* Discards what was fed (no file, no row) and frees |rx|. NULL-safe. */
+void ox_mta_rx_cancel(ox_mta_rx *rx);
+
 /* Does the work that is due at |now_ms|: local deliveries, expiries, non-routable recipients,
  * reports, purging. *next_ms receives the earliest time anything in the queue is due
  * (UINT64_MAX: nothing pending); it may be in the past when recipients wait for an

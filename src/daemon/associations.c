@@ -16,9 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A received APDU is held in memory until it is stored: bounded so that a peer cannot make
- * the daemon allocate without limit. */
-#define RX_MAX ((size_t)64 << 20)
 /* Stop producing when this much is waiting for the socket. */
 #define OUT_HIGH_WATER  ((size_t)4 << 20)
 #define BIND_TIMEOUT_MS 30000
@@ -111,7 +108,7 @@ void ox_conn_unref(conn *c)
     if (c->m_init)
         ox_assoc_free(&c->m);
     ox_buf_free(&c->tx_head);
-    ox_buf_free(&c->rx);
+    ox_mta_rx_cancel(c->rx);
     ox_buf_free(&c->pending_accept);
     free(c);
 }
@@ -727,25 +724,42 @@ static void on_assoc_event(conn *c, const ox_assoc_ev *ev, ox_buf *out)
     case OX_ASSOC_EV_OPEN_IND: on_open_ind(c, ev, out); break;
     case OX_ASSOC_EV_OPEN_CONF: on_open_conf(c, ev, out); break;
     case OX_ASSOC_EV_TRANSFER_BEGIN_IND:
-        ox_buf_reset(&c->rx);
-        c->rx.err = 0;
+        ox_mta_rx_cancel(c->rx);
+        c->rx = NULL;
+        if (ox_mta_rx_begin(&d->mta, &c->rx) != 0) {
+            ox_assoc_abort(&c->m, OX_RTSE_AB_TEMPORARY_PROBLEM, out);
+            ox_conn_close(c, "out of memory");
+            break;
+        }
         c->lt->state = OX_LTAB_RECEIVING;
         break;
-    case OX_ASSOC_EV_TRANSFER_DATA_IND:
-        if (ox_buf_append(&c->rx, ev->data.p, ev->data.len) != 0) {
+    case OX_ASSOC_EV_TRANSFER_DATA_IND: {
+        char err[300];
+        /* Streamed into the queue as it comes: only the heading is held in memory. */
+        int rc = c->rx ? ox_mta_rx_feed(c->rx, ev->data, err, sizeof(err)) : OX_E_STATE;
+        if (rc) {
             ox_event_emit(&d->log, now, OX_EV_PROTOCOL_ERROR, &x,
-                          "%s sent a message larger than %zu MB on connector %s; association "
-                          "aborted; the sender keeps the message (ask its operator to send it "
-                          "in parts)",
-                          c->lt->peer, RX_MAX >> 20, x.connector ? x.connector : "?");
-            ox_assoc_abort(&c->m, OX_RTSE_AB_PERMANENT_PROBLEM, out);
-            ox_conn_close(c, "message too large");
+                          "could not take a message from %s on connector %s: %s; association "
+                          "aborted, the sender keeps the message%s",
+                          c->lt->peer, x.connector ? x.connector : "?",
+                          c->rx ? err : "data outside a transfer",
+                          rc == OX_E_IO ? "; check the queue's disk" : "");
+            ox_assoc_abort(&c->m,
+                           rc == OX_E_IO || rc == OX_E_NOMEM ? OX_RTSE_AB_TEMPORARY_PROBLEM
+                                                             : OX_RTSE_AB_PERMANENT_PROBLEM,
+                           out);
+            ox_conn_close(c, "message refused");
         }
         break;
+    }
     case OX_ASSOC_EV_TRANSFER_END_IND: {
         char id[300] = "", err[400] = "";
-        int rc = ox_mta_store(&d->mta, ox_buf_span(&c->rx), c->lt->peer, now, id, sizeof(id), err,
-                              sizeof(err));
+        int rc = OX_E_STATE;
+        if (c->rx)
+            rc = ox_mta_rx_end(c->rx, c->lt->peer, now, id, sizeof(id), err, sizeof(err));
+        else
+            snprintf(err, sizeof(err), "a transfer ended that never began");
+        c->rx = NULL;
         if (rc == 0 || rc == OX_QUEUE_DUPLICATE) {
             ox_assoc_transfer_confirm(&c->m, out); /* only now: it is durable */
             c->lt->msgs_in++;
@@ -763,7 +777,6 @@ static void on_assoc_event(conn *c, const ox_assoc_ev *ev, ox_buf *out)
                 rc == OX_E_PEER ? OX_RTSE_AB_INVALID_PARAMETER : OX_RTSE_AB_TEMPORARY_PROBLEM, out);
             ox_conn_close(c, err);
         }
-        ox_buf_reset(&c->rx);
         break;
     }
     case OX_ASSOC_EV_TRANSFER_CONF: tx_confirmed(c); break;
@@ -874,9 +887,7 @@ conn *ox_conn_new(ox_daemon *d, bool inbound, int cidx)
     c->refs = 2;
     c->tcp_open = c->timer_open = true;
     ox_buf_init(&c->tx_head, NULL, NULL, 0);
-    ox_buf_init(&c->rx, NULL, NULL, 0);
     ox_buf_init(&c->pending_accept, NULL, NULL, 0);
-    c->rx.max = RX_MAX;
     c->progress_ms = uv_now(d->loop);
     return c;
 }

@@ -66,7 +66,7 @@ typedef struct conn {
     bool give_turn_after, asked_turn, release_wanted;
     uint64_t release_sent_ms; /* loop time; 0 = no release in progress */
     /* receiving */
-    ox_buf rx;
+    ox_mta_rx *rx;   /* the message being received, streamed into the queue */
     ox_probe *probe; /* test-peer watching this association, or NULL */
 } conn;
 

@@ -148,6 +148,17 @@ int ox_mta_store(ox_mta *m, ox_span apdu, const char *source, uint64_t now_ms, c
                  diag.ber.offset);
         return rc == OX_E_NOMEM ? rc : OX_E_PEER;
     }
+    return ox_mta_store_decoded(m, &a, NULL, apdu.len, source, now_ms, mtsid, mtsid_cap, err,
+                                err_cap);
+}
+
+int ox_mta_store_decoded(ox_mta *m, ox_p1_apdu *ap, ox_queue_writer *content, uint64_t apdu_len,
+                         const char *source, uint64_t now_ms, char *mtsid, size_t mtsid_cap,
+                         char *err, size_t err_cap)
+{
+    ox_p1_apdu a = *ap; /* owned from here: freed below */
+    memset(ap, 0, sizeof(*ap));
+    int rc = 0;
     bool local = !strcmp(source, "local");
     char idtext[OX_QUEUE_MTS_ID_MAX], addr[OX_QUEUE_RCPTS_MAX < 64 ? 64 : 600];
     ox_buf env;
@@ -159,6 +170,7 @@ int ox_mta_store(ox_mta *m, ox_span apdu, const char *source, uint64_t now_ms, c
     size_t n = 0;
     ox_queue_msg_in in = {.source = source, .arrival_ms = now_ms};
     ox_queue_writer w;
+    ox_queue_writer *wp = &w;
     bool have_writer = false;
 
     if (a.kind == OX_P1_APDU_REPORT) {
@@ -210,9 +222,10 @@ int ox_mta_store(ox_mta *m, ox_span apdu, const char *source, uint64_t now_ms, c
             snprintf(idtext + used, sizeof(idtext) - used, "#loop-%" PRIu64, now_ms);
         }
         rc = ox_p1_message_add_trace(msg, &here);
+        uint64_t clen = content ? content->size : msg->content.len;
         if (rc == 0)
             rc = msg->is_probe ? ox_p1_message_encode(&env, msg, OX_P1_1988)
-                               : ox_p1_message_encode_head(&env, msg, OX_P1_1988, msg->content.len);
+                               : ox_p1_message_encode_head(&env, msg, OX_P1_1988, clen);
         rin = calloc(msg->n_rcpt ? msg->n_rcpt : 1, sizeof(*rin));
         addrs = calloc(msg->n_rcpt ? msg->n_rcpt : 1, sizeof(*addrs));
         if (!rin || !addrs)
@@ -238,7 +251,11 @@ int ox_mta_store(ox_mta *m, ox_span apdu, const char *source, uint64_t now_ms, c
                      idtext);
             rc = OX_E_PEER;
         }
-        if (rc == 0 && !msg->is_probe) {
+        if (rc == 0 && !msg->is_probe && content) {
+            wp = content; /* streamed in already (ox_mta_rx) */
+            have_writer = true;
+            in.content = wp;
+        } else if (rc == 0 && !msg->is_probe) {
             rc = ox_queue_content_begin(m->q, &w);
             have_writer = rc == 0;
             if (rc == 0)
@@ -246,6 +263,8 @@ int ox_mta_store(ox_mta *m, ox_span apdu, const char *source, uint64_t now_ms, c
             in.content = &w;
         }
     }
+    if (content && !have_writer)
+        ox_queue_content_discard(content);
     if (rc == 0) {
         in.mts_id = idtext;
         in.envelope = ox_buf_span(&env);
@@ -261,7 +280,7 @@ int ox_mta_store(ox_mta *m, ox_span apdu, const char *source, uint64_t now_ms, c
                           in.kind == OX_QUEUE_KIND_REPORT  ? "report"
                           : in.kind == OX_QUEUE_KIND_PROBE ? "probe"
                                                            : "message",
-                          idtext, local ? addr : source, n, apdu.len);
+                          idtext, local ? addr : source, n, (size_t)apdu_len);
             if (local)
                 m->submitted++;
             else
@@ -279,7 +298,7 @@ int ox_mta_store(ox_mta *m, ox_span apdu, const char *source, uint64_t now_ms, c
         snprintf(err, err_cap, "cannot encode the envelope (%s)", ox_strerror(rc));
     }
     if (have_writer)
-        ox_queue_content_discard(&w);
+        ox_queue_content_discard(wp);
     if (mtsid)
         snprintf(mtsid, mtsid_cap, "%s", idtext);
     free(rin);
