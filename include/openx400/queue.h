@@ -140,6 +140,16 @@ int ox_queue_batch_commit(ox_queue *q);
 /* Rolls the batch back and removes its new content files. Returns 0 or OX_E_STATE. */
 int ox_queue_batch_abort(ox_queue *q);
 
+/* A hold is a batch that outlives the batches inside it: while it is open, batch_begin/
+ * commit/abort are savepoints and nothing is durable until ox_queue_hold_commit (one fsync
+ * for all of them). The daemon holds the queue for one turn of its event loop, so the stores
+ * of concurrent transfers share one fsync; it acknowledges them only after hold_commit.
+ * Returns as ox_queue_batch_begin / ox_queue_batch_commit (OX_E_STATE also when a batch
+ * inside is still open); ox_queue_batch_abort with no batch inside rolls back the hold. */
+int ox_queue_hold_begin(ox_queue *q);
+int ox_queue_hold_commit(ox_queue *q);
+bool ox_queue_holding(const ox_queue *q);
+
 /* ---- Content streaming ---- */
 
 /* A content being written. Caller storage; fields are private. Up to cfg.inline_max bytes

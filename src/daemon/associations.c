@@ -450,6 +450,9 @@ static void on_open_conf(conn *c, const ox_assoc_ev *ev, ox_buf *out)
 static bool tx_start(conn *c, ox_buf *out)
 {
     ox_daemon *d = c->d;
+    /* In-transfer marks need not be durable (a restart resends, the peer recognises it):
+     * they join the turn's commit. */
+    ox_daemon_hold(d);
     const ox_connector_cfg *k = ox_conn_connector(c);
     uint64_t now = now_wall();
     ox_queue_due due[MAX_TX_RCPTS];
@@ -593,6 +596,7 @@ static void tx_continue(conn *c, ox_buf *out)
 static void tx_confirmed(conn *c)
 {
     ox_daemon *d = c->d;
+    ox_daemon_hold(d); /* a lost "transferred" mark means one resend, which the peer drops */
     uint64_t now = now_wall();
     ox_queue_batch_begin(d->mta.q);
     for (size_t i = 0; i < c->n_tx; i++)
@@ -607,6 +611,27 @@ static void tx_confirmed(conn *c)
     c->lt->msgs_out++;
     c->tx = false;
     c->lt->state = OX_LTAB_IDLE;
+}
+
+void ox_conn_confirm_held(void *held, bool ok)
+{
+    conn *c = held;
+    if (!c->closing && c->m_init) {
+        ox_buf out;
+        ox_buf_init(&out, NULL, NULL, 0);
+        if (ok && ox_assoc_transfer_confirm(&c->m, &out) == 0) {
+            c->lt->msgs_in++;
+            c->lt->state = OX_LTAB_IDLE;
+            ox_conn_flush(c, &out);
+            ox_conn_pump(c);
+        } else {
+            ox_assoc_abort(&c->m, OX_RTSE_AB_TEMPORARY_PROBLEM, &out);
+            ox_conn_flush(c, &out);
+            ox_conn_close(c, "the received message could not be committed");
+        }
+        ox_buf_free(&out);
+    }
+    ox_conn_unref(c);
 }
 
 /* ---- the pump: what to do next ---- */
@@ -755,15 +780,21 @@ static void on_assoc_event(conn *c, const ox_assoc_ev *ev, ox_buf *out)
     case OX_ASSOC_EV_TRANSFER_END_IND: {
         char id[300] = "", err[400] = "";
         int rc = OX_E_STATE;
+        ox_daemon_hold(d); /* stores of this turn share one commit */
         if (c->rx)
             rc = ox_mta_rx_end(c->rx, c->lt->peer, now, id, sizeof(id), err, sizeof(err));
         else
             snprintf(err, sizeof(err), "a transfer ended that never began");
         c->rx = NULL;
         if (rc == 0 || rc == OX_QUEUE_DUPLICATE) {
-            ox_assoc_transfer_confirm(&c->m, out); /* only now: it is durable */
-            c->lt->msgs_in++;
-            c->lt->state = OX_LTAB_IDLE;
+            /* Confirmed only once it is durable: after the turn's commit. */
+            if (ox_daemon_confirm_later(d, c)) {
+                c->refs++;
+            } else {
+                ox_assoc_transfer_confirm(&c->m, out);
+                c->lt->msgs_in++;
+                c->lt->state = OX_LTAB_IDLE;
+            }
             ox_daemon_kick(d);
         } else {
             x.msgid = id;

@@ -96,6 +96,7 @@ static void submit(control_client *c)
 {
     ox_daemon *d = c->d;
     char out[1024], id[300], err[600];
+    ox_daemon_commit_now(d); /* the reply acknowledges a durable store: no hold around it */
     int rc = ox_mta_store(&d->mta, ox_buf_span(&c->payload), "local", ox_daemon_wall_ms(), id,
                           sizeof(id), err, sizeof(err));
     if (rc == 0)

@@ -96,12 +96,14 @@ void ox_daemon_stop(ox_daemon *d)
     d->stopping = true;
     ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_MTA_STOPPING, NULL,
                   "MTA %s stopping; queued mail stays queued", d->cfg->name);
+    ox_daemon_commit_now(d);
     ox_daemon_assoc_stop_all(d);
     if (d->listener_open)
         uv_close((uv_handle_t *)&d->listener, on_close_noop);
     if (d->mta_open) {
         uv_close((uv_handle_t *)&d->run_timer, on_close_noop);
         uv_close((uv_handle_t *)&d->watch_timer, on_close_noop);
+        uv_close((uv_handle_t *)&d->turn_end, on_close_noop);
     }
     if (d->control_open)
         uv_close((uv_handle_t *)&d->control, on_close_noop);
@@ -113,6 +115,62 @@ void ox_daemon_stop(ox_daemon *d)
 /* Longest sleep between engine runs: a wall-clock jump or a missed wake-up costs at most
  * this much delay. */
 #define RUN_MAX_SLEEP_MS 30000
+
+bool ox_daemon_hold(ox_daemon *d)
+{
+    if (d->holding)
+        return true;
+    if (!d->mta_open || d->stopping || ox_queue_hold_begin(d->mta.q) != 0)
+        return false;
+    d->holding = true;
+    return true;
+}
+
+void ox_daemon_commit_now(ox_daemon *d)
+{
+    if (!d->holding)
+        return;
+    d->holding = false;
+    bool ok = ox_queue_hold_commit(d->mta.q) == 0;
+    if (!ok) {
+        ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_QUEUE_RECOVERED, NULL,
+                      "queue commit failed (%s); the transfers of this moment are not "
+                      "confirmed and their senders will send them again; check the disk",
+                      ox_queue_errmsg(d->mta.q));
+        ox_queue_batch_abort(d->mta.q);
+    }
+    /* Confirms go out only now that what they confirm is on disk. */
+    size_t n = d->n_confirms;
+    void **list = d->confirms;
+    d->confirms = NULL;
+    d->n_confirms = d->cap_confirms = 0;
+    for (size_t i = 0; i < n; i++)
+        ox_conn_confirm_held(list[i], ok);
+    free(list);
+}
+
+bool ox_daemon_confirm_later(ox_daemon *d, void *conn)
+{
+    if (!d->holding)
+        return false;
+    if (d->n_confirms == d->cap_confirms) {
+        size_t cap = d->cap_confirms ? d->cap_confirms * 2 : 16;
+        void **p = realloc(d->confirms, cap * sizeof(*p));
+        if (!p) {
+            ox_daemon_commit_now(d); /* commit now and let the caller confirm at once */
+            return false;
+        }
+        d->confirms = p;
+        d->cap_confirms = cap;
+    }
+    d->confirms[d->n_confirms++] = conn;
+    return true;
+}
+
+static void on_turn_end(uv_check_t *h)
+{
+    ox_daemon_commit_now(h->data);
+}
 
 static void on_watch_timer(uv_timer_t *t)
 {
@@ -228,6 +286,10 @@ int ox_daemon_run(const char *cfg_path)
     d->run_timer.data = d;
     uv_timer_init(d->loop, &d->watch_timer);
     d->watch_timer.data = d;
+    uv_check_init(d->loop, &d->turn_end);
+    d->turn_end.data = d;
+    uv_check_start(&d->turn_end, on_turn_end);
+    uv_unref((uv_handle_t *)&d->turn_end);
     uv_timer_start(&d->watch_timer, on_watch_timer, 1000, 1000);
     uv_signal_t *sigs[] = {&d->sighup, &d->sigterm, &d->sigint};
     int nums[] = {SIGHUP, SIGTERM, SIGINT};
@@ -250,6 +312,7 @@ int ox_daemon_run(const char *cfg_path)
             d->cfg->listen_port);
     ox_daemon_kick(d);
     uv_run(d->loop, UV_RUN_DEFAULT);
+    ox_daemon_commit_now(d);
     ox_mta_close(&d->mta);
     uv_loop_close(d->loop);
     ox_eventlog_close(&d->log);

@@ -30,6 +30,10 @@ typedef struct ox_daemon {
     ox_ltab ltab;                                    /* every association, in and out */
     ox_connector_state cstate[OX_CFG_CONNECTOR_MAX]; /* by connector index in cfg */
     uint32_t assoc_serial;                           /* makes activity identifiers unique */
+    uv_check_t turn_end;                             /* after each turn's I/O: group commit */
+    bool holding;                                    /* the queue is held for this turn */
+    void **confirms;                                 /* associations whose confirm waits */
+    size_t n_confirms, cap_confirms;
 } ox_daemon;
 
 /* Runs |command| with /bin/sh -c (link.c); calls |cb| once with its exit status (128+signal
@@ -64,6 +68,19 @@ void ox_daemon_assoc_stop_all(ox_daemon *d);
 void ox_daemon_ltab_text(ox_daemon *d, bool json, char *out, size_t cap);
 /* Writes each connector's run state, one line each: name, link, next open, failed opens, why. */
 void ox_daemon_connectors_text(ox_daemon *d, char *out, size_t cap);
+
+/* Group commit for one turn of the loop (daemon.c): the first store or queue update of a
+ * turn holds the queue; after the turn's I/O one commit makes everything durable, then the
+ * transfers stored in it are confirmed. ox_daemon_hold returns false when the queue cannot
+ * be held (then each call commits by itself). ox_daemon_commit_now ends the hold at once
+ * (before an acknowledgement that cannot wait for the turn's end). */
+bool ox_daemon_hold(ox_daemon *d);
+void ox_daemon_commit_now(ox_daemon *d);
+/* Confirms |conn|'s received transfer once the hold is committed (it is referenced until
+ * then). Returns false when nothing is held: confirm at once. */
+bool ox_daemon_confirm_later(ox_daemon *d, void *held);
+/* associations.c: the hold was committed (ok) or failed: confirm or abort. */
+void ox_conn_confirm_held(void *held, bool ok);
 
 /* Runs the engine now and re-arms the timer for its next due time. */
 void ox_daemon_kick(ox_daemon *d);

@@ -41,6 +41,9 @@ static const char *const q_sql_text[S_COUNT] = {
     [S_SAVEPOINT] = "SAVEPOINT op",
     [S_RELEASE] = "RELEASE op",
     [S_ROLLBACK_TO] = "ROLLBACK TO op",
+    [S_SAVEPOINT_BATCH] = "SAVEPOINT batch",
+    [S_RELEASE_BATCH] = "RELEASE batch",
+    [S_ROLLBACK_TO_BATCH] = "ROLLBACK TO batch",
     [S_FIND_MTS] = "SELECT id FROM msg WHERE mts_id=?1 UNION ALL "
                    "SELECT msg_id FROM seen WHERE mts_id=?1 LIMIT 1",
     [S_INSERT_MSG] = "INSERT INTO msg(mts_id, kind, priority, originator, source, arrival, "
@@ -278,10 +281,44 @@ int q_op_end(ox_queue *q, int rc)
     return rc;
 }
 
+int ox_queue_hold_begin(ox_queue *q)
+{
+    int rc = ox_queue_batch_begin(q);
+    if (rc == 0) {
+        q->hold = true;
+        q->nest = 0;
+    }
+    return rc;
+}
+
+int ox_queue_hold_commit(ox_queue *q)
+{
+    if (!q)
+        return OX_E_ARG;
+    if (!q->hold || q->nest)
+        return q_fail(q, OX_E_STATE, "hold_commit: %s", q->hold ? "a batch is open" : "no hold");
+    q->hold = false;
+    return ox_queue_batch_commit(q);
+}
+
+bool ox_queue_holding(const ox_queue *q)
+{
+    return q && q->hold;
+}
+
 int ox_queue_batch_begin(ox_queue *q)
 {
     if (!q)
         return OX_E_ARG;
+    if (q->hold && q->nest == 0) { /* inside a hold: a savepoint, committed with the hold */
+        int rc = q_run(q, S_SAVEPOINT_BATCH, "batch savepoint");
+        if (rc == 0) {
+            q->nest = 1;
+            q->nest_added = q->added.len;
+            q->nest_removed = q->removed.len;
+        }
+        return rc;
+    }
     if (q->read_only || q->in_batch)
         return q_fail(q, OX_E_STATE, "batch_begin: %s",
                       q->read_only ? "queue opened read-only" : "a batch is already open");
@@ -295,7 +332,11 @@ int ox_queue_batch_commit(ox_queue *q)
 {
     if (!q)
         return OX_E_ARG;
-    if (!q->in_batch)
+    if (q->hold && q->nest) {
+        q->nest = 0;
+        return q_run(q, S_RELEASE_BATCH, "batch release");
+    }
+    if (!q->in_batch || q->hold)
         return q_fail(q, OX_E_STATE, "batch_commit: no batch open");
     q->in_batch = false;
     return q_op_end(q, 0);
@@ -305,8 +346,17 @@ int ox_queue_batch_abort(ox_queue *q)
 {
     if (!q)
         return OX_E_ARG;
+    if (q->hold && q->nest) {
+        q->nest = 0;
+        q_unlink_from(q, &q->added, q->nest_added);
+        q->removed.len = q->nest_removed;
+        (void)q_run(q, S_ROLLBACK_TO_BATCH, "batch rollback");
+        (void)q_run(q, S_RELEASE_BATCH, "batch release");
+        return 0;
+    }
     if (!q->in_batch)
         return q_fail(q, OX_E_STATE, "batch_abort: no batch open");
+    q->hold = false;
     q->in_batch = false;
     (void)q_op_end(q, OX_E_STATE);
     return 0;

@@ -19,6 +19,9 @@ typedef enum q_sql {
     S_SAVEPOINT,
     S_RELEASE,
     S_ROLLBACK_TO,
+    S_SAVEPOINT_BATCH,
+    S_RELEASE_BATCH,
+    S_ROLLBACK_TO_BATCH,
     S_FIND_MTS,
     S_INSERT_MSG,
     S_INSERT_RCPT,
@@ -68,6 +71,10 @@ struct ox_queue {
     bool read_only;
     bool no_sync;
     bool in_batch;
+    bool hold;         /* ox_queue_hold_begin: batches nest inside as savepoints */
+    unsigned nest;     /* batches open inside the hold */
+    size_t nest_added; /* added.len when the (one level of) nested batch began */
+    size_t nest_removed;
     bool dir_dirty; /* a content file was renamed in since the last directory fsync */
     uint64_t max_content;
     uint32_t inline_max; /* contents up to this size live in the row */

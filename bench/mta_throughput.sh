@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# mta_throughput.sh - end-to-end throughput and latency of two x400mta daemons on loopback
+# (issue 6). Prints figures; never fails on timing. Not run by `make test`. See docs/BENCH.md.
+#
+#   OX_BUILD=build-bench2 bench/mta_throughput.sh [N] [N_CLI] [CONC]
+#     N      messages for the blast and transfer-only runs (default 5000)
+#     N_CLI  messages for the CLI run, one `x400mta submit` process each (default 300)
+#     CONC   submissions in flight for the load generator (default 8)
+#
+# Runs, each with fresh daemons and durable queues (SQLite WAL, fsync) in a temp dir:
+#  0. baseline: N x 2 KB over a plain loopback TCP connection (tool_common_blast tcp)
+#  1. CLI path: N_CLI x `x400mta submit --body-file 2KB` at A, in sequence, while A and B run;
+#     end to end = first submit .. last 203 (message-delivered) at B
+#  2. blast path: the same 2 KB message (captured once from `x400mta submit`) submitted N times
+#     over A's control socket by tool_common_blast, CONC in flight, while A and B run
+#  3. transfer-only: N messages queued at A with the connector's schedule = never, then
+#     schedule = always and a reload; drain = first 201 .. last 203 at B
+# Latency per message = submit time (taken by the submitter) .. B's 203 event time (ms).
+# Set OX_KEEP=1 to keep the temp dir; OX_PERF="perf record -g -o FILE" to wrap daemon B... see
+# docs/BENCH.md for the profiling commands.
+set -euo pipefail
+N=${1:-5000}
+N_CLI=${2:-300}
+CONC=${3:-8}
+B_DIR=${OX_BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build-bench2}
+X=$B_DIR/src/cli/x400mta
+BLAST=$B_DIR/tests/tools/tool_common_blast
+[ -x "$X" ] && [ -x "$BLAST" ] || {
+  echo "build first: cmake -S . -B build-bench2 -DCMAKE_BUILD_TYPE=Release && cmake --build build-bench2 --target x400mta tool_common_blast" >&2
+  exit 2
+}
+dir=$(mktemp -d /tmp/ox-bench-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -n "${OX_KEEP:-}" ] && echo "kept $dir" || rm -rf "$dir"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# mkcfg SITE PORT PRMD PEERNAME PEERPORT PEERPRMD MYPW PEERPW SCHEDULE
+mkcfg() {
+  mkdir -p "$dir/$1"
+  cat > "$dir/$1.ini" <<INI
+[mta]
+name = SITE$1
+password = $7
+listen = 127.0.0.1:$2
+global-domain = /C=GB/A= /P=$3/
+local-address-space = /C=GB/A= /P=$3/
+queue = $dir/$1/queue.db
+mailbox = $dir/$1/mailbox
+event-log = $dir/$1/events.jsonl
+control-socket = $dir/$1/control.sock
+open-interval-floor = 1
+open-interval = 1
+[log]
+x400-service = medium
+[connector peer]
+peer-mta = $4
+peer-password = $8
+peer-address = 127.0.0.1:$5
+address-space = /C=GB/A= /P=$6/
+schedule = $9
+INI
+}
+start() {
+  ${OX_WRAP:-} "$X" serve -c "$dir/$1.ini" 2>>"$dir/$1/serve.log" & pids+=($!)
+  for _ in $(seq 100); do "$X" status -c "$dir/$1.ini" >/dev/null 2>&1 && return; sleep 0.05; done
+  echo "site $1 did not start: $(cat "$dir/$1/serve.log")" >&2; exit 1
+}
+stop_all() {
+  for s in A B; do "$X" stop -c "$dir/$s.ini" >/dev/null 2>&1 || true; done
+  wait "${pids[@]}" 2>/dev/null || true; pids=()
+}
+count() { (find "$dir/$1/mailbox" -name '*.p1' 2>/dev/null || true) | wc -l; }
+# wait_203 N SECONDS: until B's event log shows N deliveries (or the time is up)
+wait_203() {
+  local end=$(( $(date +%s) + $2 ))
+  while [ "$(grep -c '"id":203' "$dir/B/events.jsonl" 2>/dev/null || true)" -lt "$1" ]; do
+    [ "$(date +%s)" -ge "$end" ] && { echo "  (timed out: $(grep -c '"id":203' "$dir/B/events.jsonl" || true) of $1 delivered)"; return 1; }
+    sleep 0.05
+  done
+}
+fresh() { # fresh SCHEDULE_A
+  stop_all; rm -rf "$dir/A" "$dir/B"
+  pa=$(free_port); pb=$(free_port)
+  mkcfg A "$pa" SiteA SITEB "$pb" SiteB pwa pwb "$1"
+  mkcfg B "$pb" SiteB SITEA "$pa" SiteA pwb pwa always
+}
+# report LABEL SUBMITS_FILE: end-to-end figures from "MTSID T_SENT_US T_ACK_US" lines and B's log
+report() {
+  python3 - "$1" "$2" "$dir/A/events.jsonl" "$dir/B/events.jsonl" <<'PY'
+import json, sys, datetime
+label, subs, alog, blog = sys.argv[1:]
+def ms(t): return datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() * 1000
+sent = {}
+for line in open(subs):
+    f = line.rstrip("\n").rsplit(" ", 2)   # the MTS identifier has spaces ("A= ")
+    if len(f) == 3: sent[f[0]] = int(f[1]) / 1000.0
+ev = {201: {}, 203: {}, 202: {}}
+for path, ids in ((blog, (201, 203)), (alog, (202,))):
+    for line in open(path):
+        e = json.loads(line)
+        if e["id"] in ids and "msgid" in e: ev[e["id"]].setdefault(e["msgid"], ms(e["time"]))
+d = ev[203]
+lat = sorted(d[m] - sent[m] for m in sent if m in d)
+n = len(lat)
+if not sent or not n:
+    print(f"{label}: no deliveries matched ({len(sent)} submitted, {len(d)} delivered)"); sys.exit(0)
+t0, t1 = min(sent.values()), max(d[m] for m in sent if m in d)
+sub_end = max(sent.values())
+r201 = [ev[201][m] for m in sent if m in ev[201]]
+print(f"{label}: {n}/{len(sent)} delivered; submit phase {sub_end - t0:.0f} ms "
+      f"({len(sent) * 1000 / max(sub_end - t0, 1):.0f} msgs/s); end to end {t1 - t0:.0f} ms = "
+      f"{n * 1000 / max(t1 - t0, 1):.0f} msgs/s; latency p50 {lat[n // 2]:.0f} ms, "
+      f"p99 {lat[min(n - 1, n * 99 // 100)]:.0f} ms, max {lat[-1]:.0f} ms")
+if r201:
+    print(f"{label}: at B first 201 .. last 203: {t1 - min(r201):.0f} ms = "
+          f"{n * 1000 / max(t1 - min(r201), 1):.0f} msgs/s")
+PY
+}
+
+head -c 2048 /dev/urandom | base64 -w 76 | head -c 2048 > "$dir/body.txt"   # 2 KB IA5 text
+ADDR_FROM="C=GB;A= ;P=SiteA;S=UserA"
+ADDR_TO="C=GB;A= ;P=SiteB;S=UserB"
+echo "openx400 mta_throughput: $(nproc) cores, N=$N N_CLI=$N_CLI CONC=$CONC, build $B_DIR"
+echo "  $(git -C "$(dirname "$0")" log -1 --format='%h %s' 2>/dev/null || true)"
+
+# ---- 0. baseline ----
+"$BLAST" tcp "$N" 2048 | sed 's/^/baseline /'
+
+# the 2 KB message as `x400mta submit` builds it, captured once
+fresh always
+sed "s#^control-socket = .*#control-socket = $dir/capture.sock#" "$dir/A.ini" > "$dir/capture.ini"
+"$BLAST" capture "$dir/capture.sock" "$dir/msg.apdu" 2>/dev/null & cap=$!
+for _ in $(seq 50); do [ -S "$dir/capture.sock" ] && break; sleep 0.02; done
+"$X" submit -c "$dir/capture.ini" --from "$ADDR_FROM" --to "$ADDR_TO" --subject bench \
+  --body-file "$dir/body.txt" >/dev/null
+wait "$cap"
+echo "message: 2048-octet IA5 body, MTS-APDU $(stat -c %s "$dir/msg.apdu") octets"
+
+# ---- 1. CLI path ----
+start A; start B
+: > "$dir/cli.txt"
+t0=$(date +%s%N)
+for _ in $(seq "$N_CLI"); do
+  ts=$(date +%s%6N)
+  id=$("$X" submit -c "$dir/A.ini" --from "$ADDR_FROM" --to "$ADDR_TO" --subject bench --body-file "$dir/body.txt")
+  echo "$id $ts $ts" >> "$dir/cli.txt"
+done
+t1=$(date +%s%N)
+echo "cli: $N_CLI x 'x400mta submit' in sequence: $(( (t1 - t0) / 1000000 )) ms = $(( N_CLI * 1000000000 / (t1 - t0) )) msgs/s, $(( (t1 - t0) / N_CLI / 1000 )) us per submit (incl. the shell loop's date)"
+wait_203 "$N_CLI" 120 || true
+report "cli" "$dir/cli.txt"
+
+# ---- 2. blast path (end to end, submission over the control socket) ----
+fresh always
+start A; start B
+"$BLAST" submit "$dir/A/control.sock" "$dir/msg.apdu" "$N" "$CONC" "$dir/blast.txt" | sed 's/^/blast /'
+wait_203 "$N" 300 || true
+report "blast" "$dir/blast.txt"
+
+# ---- 3. transfer-only: pre-queued at A, drained after a reload ----
+fresh never
+start A; start B
+"$BLAST" submit "$dir/A/control.sock" "$dir/msg.apdu" "$N" "$CONC" "$dir/pre.txt" | sed 's/^/pre-queue /'
+sed -i 's/^schedule = never/schedule = always/' "$dir/A.ini"
+tr=$(date +%s%3N)
+"$X" reload -c "$dir/A.ini" >/dev/null
+wait_203 "$N" 300 || true
+python3 - "$tr" "$dir/B/events.jsonl" "$N" <<'PY'
+import json, sys, datetime
+tr, path, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+def ms(t): return datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() * 1000
+e = [json.loads(l) for l in open(path)]
+r = [ms(x["time"]) for x in e if x["id"] == 201]
+d = [ms(x["time"]) for x in e if x["id"] == 203]
+if r and d:
+    span = max(d) - min(r)
+    print(f"transfer-only: {len(d)}/{n} delivered; reload .. first 201 {min(r) - tr:.0f} ms; "
+          f"first 201 .. last 203 {span:.0f} ms = {len(d) * 1000 / max(span, 1):.0f} msgs/s; "
+          f"reload .. last 203 {max(d) - tr:.0f} ms = {len(d) * 1000 / max(max(d) - tr, 1):.0f} msgs/s")
+else:
+    print(f"transfer-only: nothing delivered ({len(r)} received, {len(d)} delivered)")
+PY
+stop_all
+echo "mta_throughput: done"
