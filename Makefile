@@ -39,10 +39,14 @@ test: build-gcc build-test
 fuzz: build-test
 	@./scripts/fuzz build-test $(FUZZ_SECONDS)
 
+# Benchmarks print figures and never fail on timing (docs/BENCH.md); BENCH_N messages for the
+# two-daemon throughput run.
+BENCH_N ?= 5000
 bench: deps
-	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DOX_TESTS=OFF >/dev/null
-	@cmake --build build-bench -j $(JOBS)
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DOX_FUZZ=OFF >/dev/null
+	@cmake --build build-bench -j $(JOBS) --target x400mta tool_common_blast $$(cd bench && ls bench_*.c | sed 's/\.c$$//')
 	@for b in build-bench/bench/bench_*; do [ -x "$$b" ] && echo "== $$b" && "$$b"; done
+	@echo "== bench/mta_throughput.sh"; OX_BUILD=build-bench bench/mta_throughput.sh $(BENCH_N)
 
 format:
 	@git ls-files -co --exclude-standard '*.c' '*.h' | xargs -r clang-format -i

@@ -2,7 +2,7 @@
 # mta_throughput.sh - end-to-end throughput and latency of two x400mta daemons on loopback
 # (issue 6). Prints figures; never fails on timing. Not run by `make test`. See docs/BENCH.md.
 #
-#   OX_BUILD=build-bench2 bench/mta_throughput.sh [N] [N_CLI] [CONC]
+#   make bench  or  OX_BUILD=build-bench bench/mta_throughput.sh [N] [N_CLI] [CONC]
 #     N      messages for the blast and transfer-only runs (default 5000)
 #     N_CLI  messages for the CLI run, one `x400mta submit` process each (default 300)
 #     CONC   submissions in flight for the load generator (default 8)
@@ -22,11 +22,11 @@ set -euo pipefail
 N=${1:-5000}
 N_CLI=${2:-300}
 CONC=${3:-8}
-B_DIR=${OX_BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build-bench2}
+B_DIR=${OX_BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build-bench}
 X=$B_DIR/src/cli/x400mta
 BLAST=$B_DIR/tests/tools/tool_common_blast
 [ -x "$X" ] && [ -x "$BLAST" ] || {
-  echo "build first: cmake -S . -B build-bench2 -DCMAKE_BUILD_TYPE=Release && cmake --build build-bench2 --target x400mta tool_common_blast" >&2
+  echo "build first: make bench (or cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release && cmake --build build-bench --target x400mta tool_common_blast)" >&2
   exit 2
 }
 dir=$(mktemp -d /tmp/ox-bench-XXXXXX)
