@@ -236,6 +236,8 @@ typedef enum ox_ses_state {
     OX_SES_AWAIT_RELEASE_RSP, /* RELEASE_IND delivered: release_rsp */
     OX_SES_CLOSED,            /* refused or released: close the transport */
     OX_SES_ABORTED,           /* aborted by us or the peer (sticky) */
+    OX_SES_AWAIT_OA,          /* initiator: CN with Data Overflow sent, waiting for OA */
+    OX_SES_AWAIT_CDO,         /* responder: OA sent, reassembling the CDOs */
 } ox_ses_state;
 
 /* What we wait for inside OPEN after a confirmed request. */
@@ -315,8 +317,20 @@ typedef struct ox_ses_limits {
     /* Largest TSDU we decode. Default 65539 + 4 (one unsegmented SPDU plus a GT): version 2
      * without segmenting never needs more; RTSE checkpoints are well inside it. */
     size_t max_tsdu;
+    /* Largest connect user data, CN plus data overflow (CDO), that we send or reassemble.
+     * Default 64 KiB: an MTA bind with certificates is a few KB; a peer cannot make us hold
+     * more. */
+    size_t max_connect_ud;
 } ox_ses_limits;
-#define OX_SES_DEFAULT_MAX_TSDU ((size_t)OX_SES_MAX_SPDU + 4)
+#define OX_SES_DEFAULT_MAX_TSDU       ((size_t)OX_SES_MAX_SPDU + 4)
+#define OX_SES_DEFAULT_MAX_CONNECT_UD ((size_t)64 * 1024)
+/* Data Overflow (PI 60) value: more connect user data follows in CDO SPDUs (8.3.1.22). */
+#define OX_SES_OVERFLOW_MORE 1
+/* Enclosure Item bits (8.3.2.2): beginning and end of the SSDU. */
+#define OX_SES_ENCL_BEGIN 1
+#define OX_SES_ENCL_END   2
+/* User data in one CDO we send: an SPDU stays below the 65539-octet version 2 limit. */
+#define OX_SES_CDO_CHUNK 65000
 
 typedef enum ox_ses_role { OX_SES_INITIATOR, OX_SES_RESPONDER } ox_ses_role;
 
@@ -348,18 +362,30 @@ typedef struct ox_ses {
     uint64_t now_ms;
     ox_ses_ev evq[OX_SES_EVQ];
     size_t ev_head, ev_n;
+    /* Data overflow (X.225 7.1.4): the initiator's connect user data after the first 10240
+     * octets (borrowed from ox_ses_connect's caller until the OA) and the responder's
+     * reassembly of CN + CDOs (heap, freed by ox_ses_free). */
+    ox_span ovf_rest;
+    ox_buf cn_ud;
+    uint8_t called_ssel[OX_SES_MAX_SSEL];
+    size_t called_ssel_len;
 } ox_ses;
 
 /* Initialises |s|; copies what it needs from |cfg|. Returns 0 or OX_E_ARG. */
 int ox_ses_init(ox_ses *s, const ox_ses_cfg *cfg);
+/* Frees what a data-overflow connect allocated (NULL-safe, idempotent). */
+void ox_ses_free(ox_ses *s);
 
 typedef struct ox_ses_connect_req {
-    ox_span user_data; /* borrowed; up to OX_SES_MAX_CN_EXT_UD (PGI 194 above 512) */
+    ox_span user_data; /* borrowed: up to OX_SES_MAX_CN_EXT_UD in the CN (PGI 194 above 512);
+                          beyond, up to limits.max_connect_ud with data overflow: the rest
+                          goes in CDOs when the OA arrives, so keep it valid until then */
     uint8_t token_set; /* Token Setting Item for the tokens that exist (OX_SES_TS_* pairs);
                           0 = all on the initiator's side */
 } ox_ses_connect_req;
-/* Initiator: appends CN. Returns 0, OX_E_STATE, OX_E_LIMIT (user data above 10240) or the
- * buffer's error. */
+/* Initiator: appends CN (with Data Overflow when the user data exceeds 10240 octets; then
+ * CDOs follow the peer's OA by themselves). Returns 0, OX_E_STATE, OX_E_LIMIT (user data
+ * above limits.max_connect_ud) or the buffer's error. */
 int ox_ses_connect(ox_ses *s, const ox_ses_connect_req *req, ox_buf *out);
 
 typedef struct ox_ses_accept_req {

@@ -48,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc == OX_E_STATE)
             break;
     }
+    ox_ses_free(&s);
     ox_buf_free(&out);
     return 0;
 }

@@ -6,7 +6,8 @@
  *      Listens on 127.0.0.1:PORT, forks; the child is the initiator, the parent the responder.
  *      Connection 1: connect, activity start, data both ways with token passing, minor syncs,
  *      activity end, a second activity interrupted, resumed with AR, ended, release.
- *      Connection 2: connect, user abort. Each step is printed; exit 0 when all went as
+ *      Connection 2: connect, user abort. Connection 3: 30,000 octets of connect user data
+ *      (data overflow: CN, OA, CDO), refused. Each step is printed; exit 0 when all went as
  *      expected, 1 otherwise. Every socket has a 10 s timeout.
  * DT payload: tshark hands session user data to its presentation dissector, so the data we
  *      send is a minimal well-formed X.226 fully-encoded user data PPDU (see PDV below). */
@@ -49,6 +50,8 @@ static uint64_t now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
+
+#define CONNECT_UD_BIG 30000 /* connection 3: beyond 10240, so data overflow */
 
 static void die(ep *e, const char *what)
 {
@@ -195,7 +198,7 @@ static void ep_init(ep *e, const char *name, int fd, bool initiator)
         die(e, "init");
 }
 
-static void initiator_connect(ep *e, ox_buf *sb)
+static void initiator_connect(ep *e, ox_buf *sb, ox_span user_data)
 {
     ox_buf tb;
     ox_buf_init(&tb, NULL, NULL, 0);
@@ -220,8 +223,11 @@ static void initiator_connect(ep *e, ox_buf *sb)
         while (ox_tpkt_next_event(&e->t, &te))
             printf("%s: T-CONNECT conf (tpdu %u)\n", e->name, (unsigned)te.tpdu_size);
     }
-    ox_ses_connect_req cr = {0};
-    req(e, "S-CONNECT req (CN)", ox_ses_connect(&e->s, &cr, sb), sb);
+    ox_ses_connect_req cr = {.user_data = user_data};
+    req(e,
+        user_data.len > OX_SES_MAX_CN_EXT_UD ? "S-CONNECT req (CN with Data Overflow)"
+                                             : "S-CONNECT req (CN)",
+        ox_ses_connect(&e->s, &cr, sb), sb);
 }
 
 static int connect_to(int port)
@@ -247,7 +253,7 @@ static void run_initiator(int port)
 
     /* Connection 1: the full data phase and an orderly release. */
     ep_init(&e, "initiator", connect_to(port), true);
-    initiator_connect(&e, &sb);
+    initiator_connect(&e, &sb, ox_span_of(NULL, 0));
     expect(&e, OX_SES_EV_CONNECT_CONF, &ev);
     if (!ev.accepted || ox_ses_tokens_held(&e.s) != ox_ses_tokens_available(&e.s))
         die(&e, "connect not accepted with all tokens here");
@@ -294,7 +300,7 @@ static void run_initiator(int port)
 
     /* Connection 2: user abort. */
     ep_init(&e, "initiator", connect_to(port), true);
-    initiator_connect(&e, &sb);
+    initiator_connect(&e, &sb, ox_span_of(NULL, 0));
     expect(&e, OX_SES_EV_CONNECT_CONF, &ev);
     req(&e, "S-U-ABORT req (AB)", ox_ses_abort(&e.s, ox_span_of(NULL, 0), &sb), &sb);
     /* Wait for the responder to close. */
@@ -302,6 +308,21 @@ static void run_initiator(int port)
     (void)!read(e.fd, &c, 1);
     close(e.fd);
     ox_tpkt_free(&e.t);
+
+    /* Connection 3: connect user data beyond 10240 octets (data overflow: CN, OA, CDOs),
+     * refused by the responder once it has it all. */
+    static uint8_t big[CONNECT_UD_BIG];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i % 251);
+    ep_init(&e, "initiator", connect_to(port), true);
+    initiator_connect(&e, &sb, ox_span_of(big, sizeof big));
+    expect(&e, OX_SES_EV_CONNECT_CONF, &ev);
+    if (ev.accepted)
+        die(&e, "the overflow connect was accepted, want refused");
+    (void)!read(e.fd, &c, 1);
+    close(e.fd);
+    ox_tpkt_free(&e.t);
+    ox_ses_free(&e.s);
     ox_buf_free(&sb);
     printf("initiator: done\n");
 }
@@ -365,6 +386,19 @@ static void run_responder(int lfd)
         die(&e, "abort is not a user abort");
     close(e.fd);
     ox_tpkt_free(&e.t);
+
+    ep_init(&e, "responder", accept(lfd, NULL, NULL), false);
+    expect(&e, OX_SES_EV_CONNECT_IND, &ev);
+    if (ev.user_data.len != CONNECT_UD_BIG)
+        die(&e, "the overflow connect did not bring all its user data");
+    for (size_t i = 0; i < ev.user_data.len; i++)
+        if (ev.user_data.p[i] != (uint8_t)(i % 251))
+            die(&e, "the overflow connect's user data differs");
+    req(&e, "S-CONNECT rsp- (RF)",
+        ox_ses_refuse(&e.s, OX_SES_RF_USER_CONGESTION, ox_span_of(NULL, 0), &sb), &sb);
+    close(e.fd);
+    ox_tpkt_free(&e.t);
+    ox_ses_free(&e.s);
     ox_buf_free(&sb);
     printf("responder: done\n");
 }

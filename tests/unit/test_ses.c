@@ -518,7 +518,7 @@ static void test_connect_variants(void **state)
     assert_int_equal(ev.kind, OX_SES_EV_ABORT_IND);
     assert_int_equal(ev.fault, OX_SES_F_NEGOTIATION);
     ox_buf_free(&cn);
-    /* data overflow: refused (implementation restriction) */
+    /* Data Overflow without Extended User Data (8.3.1.22): refused (SPM restriction) */
     ox_buf_reset(&out);
     assert_int_equal(ox_ses_init(&r, &cr), 0);
     cn = hex("0d08 0503 160102 3c0101");
@@ -544,9 +544,6 @@ static void test_connect_variants(void **state)
     assert_int_equal(p.ev[0].reason, 2);
     assert_true(ox_span_eq(p.ev[0].user_data, SP("no")));
     assert_int_equal(p.i.state, OX_SES_CLOSED);
-    req.user_data.len = 10241;
-    assert_int_equal(ox_ses_init(&p.i, &ci), 0);
-    assert_int_equal(ox_ses_connect(&p.i, &req, &p.wire), OX_E_LIMIT);
     ox_buf_free(&p.wire);
     /* duplex: the peer proposes duplex only; no data token exists, both may send */
     open_pair(&p, OX_SES_FU_DUPLEX | OX_SES_FU_MINOR_SYNC | OX_SES_FU_ACTIVITY,
@@ -575,6 +572,215 @@ static void test_connect_variants(void **state)
     assert_int_equal(ox_ses_tokens_held(&p.i), OX_SES_TOKEN_MAJOR);
     ox_buf_free(&p.wire);
     ox_buf_free(&out);
+}
+
+/* Data overflow (X.225 7.1.4): CN carries the first 10240 octets with Data Overflow, the
+ * responder answers OA, the rest follows in CDOs; CONNECT_IND has it all. Byte-exact OA and
+ * CDO, then 10241 and 30000 octets, the limit, and every order that is not allowed. */
+static void overflow_connect(pair *p, size_t len, size_t limit, ox_buf *ud)
+{
+    memset(p, 0, sizeof *p);
+    ox_ses_cfg ci = {.role = OX_SES_INITIATOR};
+    ox_ses_cfg cr = {.role = OX_SES_RESPONDER, .limits = {.max_connect_ud = limit}};
+    assert_int_equal(ox_ses_init(&p->i, &ci), 0);
+    assert_int_equal(ox_ses_init(&p->r, &cr), 0);
+    ox_buf_init(&p->wire, NULL, NULL, 0);
+    ox_buf_init(ud, NULL, NULL, 0);
+    for (size_t k = 0; k < len; k++)
+        ox_buf_put_u8(ud, (uint8_t)(k * 13 + 1));
+    ox_ses_connect_req req = {.user_data = ox_buf_span(ud)};
+    assert_int_equal(ox_ses_connect(&p->i, &req, &p->wire), 0);
+    assert_int_equal(p->i.state, OX_SES_AWAIT_OA);
+    /* the CN: Extended User Data (PGI 194) of 10240 octets and Data Overflow 1 */
+    ox_ses_spdu cn[2];
+    size_t n, off;
+    assert_int_equal(ox_ses_pdu_decode(ox_buf_span(&p->wire), cn, &n, &off), 0);
+    assert_int_equal(cn[0].kind, OX_SES_K_CN);
+    assert_true(cn[0].extended_ud);
+    assert_int_equal(cn[0].user_data.len, OX_SES_MAX_CN_EXT_UD);
+    assert_true(cn[0].have & OX_SES_HAVE_DATA_OVERFL);
+    assert_int_equal(cn[0].data_overflow, 1);
+}
+
+/* Delivers the wire to |to| and puts its reply on the wire for the other side. */
+static int relay(pair *p, ox_ses *to)
+{
+    ox_buf reply;
+    ox_buf_init(&reply, NULL, NULL, 0);
+    int rc = pump(p, to, &reply);
+    ox_buf_append(&p->wire, reply.p, reply.len);
+    ox_buf_free(&reply);
+    return rc;
+}
+
+static void test_data_overflow(void **state)
+{
+    (void)state;
+    /* Byte-exact: OA (version 2) and a last CDO (Enclosure end, user data "ab"). */
+    ox_ses_spdu oa = {.kind = OX_SES_K_OA, .have = OX_SES_HAVE_VERSION, .version = 2};
+    ox_ses_spdu cdo = {.kind = OX_SES_K_CDO,
+                       .have = OX_SES_HAVE_ENCLOSURE | OX_SES_HAVE_USER_DATA,
+                       .enclosure = OX_SES_ENCL_END,
+                       .user_data = SP("ab")};
+    ox_buf w;
+    ox_buf_init(&w, NULL, NULL, 0);
+    assert_int_equal(ox_ses_pdu_encode(&oa, &w), 0);
+    assert_bytes(ox_buf_span(&w), "1003 160102");
+    ox_buf_reset(&w);
+    assert_int_equal(ox_ses_pdu_encode(&cdo, &w), 0);
+    assert_bytes(ox_buf_span(&w), "0f07 190102 c1026162");
+    ox_buf_free(&w);
+
+    size_t sizes[] = {10241, 30000, 64 * 1024};
+    for (size_t t = 0; t < 3; t++) {
+        pair p;
+        ox_buf ud;
+        overflow_connect(&p, sizes[t], 0, &ud);
+        ox_buf reply;
+        ox_buf_init(&reply, NULL, NULL, 0);
+        assert_int_equal(relay(&p, &p.r), 0); /* the OA comes back on the wire */
+        assert_int_equal(p.nev, 0);
+        assert_int_equal(p.r.state, OX_SES_AWAIT_CDO);
+        assert_bytes(ox_buf_span(&p.wire), "1003 160102");
+        /* the initiator sends the rest in CDOs, in one or several TSDUs */
+        ox_buf cdos;
+        ox_buf_init(&cdos, NULL, NULL, 0);
+        assert_int_equal(pump(&p, &p.i, &cdos), 0);
+        assert_int_equal(p.nev, 0);
+        assert_int_equal(p.i.state, OX_SES_AWAIT_AC);
+        /* feed the CDOs one SPDU (one TSDU) at a time */
+        size_t at = 0, ncdo = 0;
+        while (at < cdos.len) {
+            size_t hl = cdos.p[at + 1] == 0xff ? 4 : 2;
+            size_t len = hl == 4 ? (size_t)cdos.p[at + 2] << 8 | cdos.p[at + 3] : cdos.p[at + 1];
+            ox_buf_reset(&p.wire);
+            ox_buf_append(&p.wire, cdos.p + at, hl + len);
+            at += hl + len;
+            ncdo++;
+            assert_int_equal(pump(&p, &p.r, &reply), 0);
+            assert_int_equal(p.nev, at == cdos.len ? 1 : 0);
+        }
+        assert_int_equal(ncdo, (sizes[t] - 10240 + OX_SES_CDO_CHUNK - 1) / OX_SES_CDO_CHUNK);
+        assert_int_equal(p.ev[0].kind, OX_SES_EV_CONNECT_IND);
+        assert_int_equal(p.ev[0].user_data.len, sizes[t]);
+        assert_memory_equal(p.ev[0].user_data.p, ud.p, sizes[t]);
+        assert_int_equal(ox_ses_accept(&p.r, NULL, &p.wire), 0);
+        expect1(&p, &p.i, OX_SES_EV_CONNECT_CONF);
+        assert_true(p.ev[0].accepted);
+        ox_ses_free(&p.i);
+        ox_ses_free(&p.r);
+        ox_buf_free(&cdos);
+        ox_buf_free(&reply);
+        ox_buf_free(&p.wire);
+        ox_buf_free(&ud);
+    }
+
+    /* Past the responder's limit: refused (RF 134) with a LIMIT fault. */
+    {
+        pair p;
+        ox_buf ud, reply;
+        overflow_connect(&p, 30000, 20000, &ud);
+        ox_buf_init(&reply, NULL, NULL, 0);
+        assert_int_equal(relay(&p, &p.r), 0);
+        assert_int_equal(relay(&p, &p.i), 0);
+        assert_int_equal(pump(&p, &p.r, &reply), OX_E_PEER);
+        assert_bytes(ox_buf_span(&reply), "0c06 110101 320186");
+        assert_int_equal(p.ev[0].kind, OX_SES_EV_ABORT_IND);
+        assert_int_equal(p.ev[0].fault, OX_SES_F_LIMIT);
+        /* the initiator hears the refusal */
+        ox_buf_reset(&p.wire);
+        ox_buf_append(&p.wire, reply.p, reply.len);
+        expect1(&p, &p.i, OX_SES_EV_CONNECT_CONF);
+        assert_false(p.ev[0].accepted);
+        ox_ses_free(&p.r);
+        ox_buf_free(&reply);
+        ox_buf_free(&p.wire);
+        ox_buf_free(&ud);
+    }
+    /* The responder may refuse instead of accepting the overflow. */
+    {
+        pair p;
+        ox_buf ud;
+        overflow_connect(&p, 11000, 0, &ud);
+        ox_buf_reset(&p.wire);
+        ox_buf rf = hex("0c06 110101 320186");
+        ox_buf_append(&p.wire, rf.p, rf.len);
+        expect1(&p, &p.i, OX_SES_EV_CONNECT_CONF);
+        assert_false(p.ev[0].accepted);
+        ox_buf_free(&rf);
+        ox_buf_free(&p.wire);
+        ox_buf_free(&ud);
+    }
+    /* Orders that are not allowed: each aborts with a fault. */
+    struct {
+        const char *bytes;
+        bool to_initiator;
+        int state; /* 0: fresh responder; 1: responder awaiting CDO; 2: initiator awaiting OA */
+        ox_ses_fault fault;
+    } bad[] = {
+        {"0f03 190102", false, 0, OX_SES_F_UNEXPECTED}, /* CDO before any CN */
+        {"1003 160102", true, 2, OX_SES_F_UNEXPECTED},  /* fine OA... but see below */
+        {"0e00", true, 2, OX_SES_F_UNEXPECTED},         /* AC before OA and the CDOs */
+        {"0f00", false, 1, OX_SES_F_MALFORMED},         /* CDO without Enclosure Item */
+        {"0f03 190103", false, 1, OX_SES_F_MALFORMED},  /* CDO claiming the beginning */
+        {"0d00", false, 1, OX_SES_F_UNEXPECTED},        /* a second CN */
+        {"1003 160101", true, 2, OX_SES_F_NEGOTIATION}, /* OA with version 1 */
+        {"1003 160102", false, 1, OX_SES_F_UNEXPECTED}, /* OA to the responder */
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        if (k == 1)
+            continue; /* the legal OA is covered above */
+        pair p;
+        ox_buf ud, reply;
+        ox_buf_init(&reply, NULL, NULL, 0);
+        overflow_connect(&p, 12000, 0, &ud);
+        if (bad[k].state == 1)
+            assert_int_equal(relay(&p, &p.r), 0);
+        ox_ses *to = bad[k].to_initiator ? &p.i : &p.r;
+        if (bad[k].state == 0) {
+            ox_ses_cfg cr = {.role = OX_SES_RESPONDER};
+            assert_int_equal(ox_ses_init(&p.r, &cr), 0);
+        }
+        ox_buf in = hex(bad[k].bytes);
+        ox_buf_reset(&p.wire);
+        ox_buf_append(&p.wire, in.p, in.len);
+        ox_buf_reset(&reply);
+        assert_int_equal(pump(&p, to, &reply), OX_E_PEER);
+        assert_int_equal(p.nev, 1);
+        assert_int_equal(p.ev[0].kind, OX_SES_EV_ABORT_IND);
+        if (p.ev[0].fault != bad[k].fault)
+            print_error("%s: fault %d, want %d\n", bad[k].bytes, p.ev[0].fault, bad[k].fault);
+        assert_int_equal(p.ev[0].fault, bad[k].fault);
+        ox_ses_free(&p.r);
+        ox_buf_free(&in);
+        ox_buf_free(&reply);
+        ox_buf_free(&p.wire);
+        ox_buf_free(&ud);
+    }
+    /* Overflow on a version 1 CN: refused with the version reason. */
+    {
+        ox_ses r;
+        ox_ses_cfg cr = {.role = OX_SES_RESPONDER};
+        assert_int_equal(ox_ses_init(&r, &cr), 0);
+        ox_buf out, cn = hex("0d08 0503 160101 3c0101");
+        ox_buf_init(&out, NULL, NULL, 0);
+        assert_int_equal(ox_ses_feed(&r, ox_buf_span(&cn), 0, &out), OX_E_PEER);
+        assert_bytes(ox_buf_span(&out), "0c09 110101 160102 320184");
+        ox_buf_free(&cn);
+        ox_buf_free(&out);
+    }
+    /* Beyond our own limit the initiator refuses to start. */
+    {
+        ox_ses i;
+        ox_ses_cfg ci = {.role = OX_SES_INITIATOR, .limits = {.max_connect_ud = 20000}};
+        assert_int_equal(ox_ses_init(&i, &ci), 0);
+        static uint8_t big[20001];
+        ox_ses_connect_req req = {.user_data = {big, sizeof big}};
+        ox_buf out;
+        ox_buf_init(&out, NULL, NULL, 0);
+        assert_int_equal(ox_ses_connect(&i, &req, &out), OX_E_LIMIT);
+        ox_buf_free(&out);
+    }
 }
 
 /* The whole initiator stream of a session through ox_tpkt (TPDU size 128, so that big DTs are
@@ -669,7 +875,8 @@ int main(void)
         cmocka_unit_test(test_spdu_vectors),         cmocka_unit_test(test_long_forms),
         cmocka_unit_test(test_decode_errors),        cmocka_unit_test(test_machine_pair),
         cmocka_unit_test(test_exceptions_and_abort), cmocka_unit_test(test_peer_faults),
-        cmocka_unit_test(test_connect_variants),     cmocka_unit_test(test_split_through_tpkt),
+        cmocka_unit_test(test_connect_variants),     cmocka_unit_test(test_data_overflow),
+        cmocka_unit_test(test_split_through_tpkt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -185,6 +185,7 @@ int ox_assoc_init(ox_assoc *a, const ox_assoc_cfg *cfg)
 void ox_assoc_free(ox_assoc *a)
 {
     ox_tpkt_free(&a->tpkt);
+    ox_ses_free(&a->ses);
     ox_buf_free(&a->ud);
     ox_buf_free(&a->tsdu);
     ox_buf_free(&a->tx_hdr);

@@ -17,8 +17,12 @@
  *      SPDU checks the token rules of X.225 7 (Annex A predicates p-tokens).
  * Serial numbers: V(M) is the next serial; V(A) the lowest unconfirmed. AS sets V(M) = 1,
  *      AR sets V(M) = r + 1 (X.225 7.18, 7.19).
- * Limits: ox_ses_limits.max_tsdu; SPDU field limits in ses.h. No segmenting, no data
- *      overflow (CN user data up to 10240 octets in Extended User Data).
+ * Limits: ox_ses_limits.max_tsdu and max_connect_ud; SPDU field limits in ses.h. No
+ *      segmenting. Connect user data: up to 10240 octets in the CN's Extended User Data; more
+ *      by data overflow (7.1.4): CN with Data Overflow, OA, then CDOs, the last with the
+ *      Enclosure Item's end bit; the responder reassembles (bounded) before CONNECT_IND:
+ *      initiator IDLE --connect--> AWAIT_OA --OA/CDOs--> AWAIT_AC,
+ *      responder AWAIT_CN --CN+overflow/OA--> AWAIT_CDO --last CDO--> AWAIT_CONNECT_RSP.
  * Diagnostics: peer error -> OX_E_PEER, AB queued (protocol error), ABORT_IND with fault and
  *      source line, state ABORTED; misuse -> OX_E_STATE/OX_E_ARG, nothing changes.
  * Standards: X.225 (1995) 7 (procedures), 8 (encoding), Annex A (state tables). */
@@ -48,6 +52,8 @@ const char *ox_ses_state_name(ox_ses_state st)
     case OX_SES_AWAIT_RELEASE_RSP: return "AWAIT_RELEASE_RSP";
     case OX_SES_CLOSED: return "CLOSED";
     case OX_SES_ABORTED: return "ABORTED";
+    case OX_SES_AWAIT_OA: return "AWAIT_OA";
+    case OX_SES_AWAIT_CDO: return "AWAIT_CDO";
     }
     return "?";
 }
@@ -94,6 +100,9 @@ int ox_ses_init(ox_ses *s, const ox_ses_cfg *cfg)
         return OX_E_ARG;
     if (s->cfg.limits.max_tsdu == 0)
         s->cfg.limits.max_tsdu = OX_SES_DEFAULT_MAX_TSDU;
+    if (s->cfg.limits.max_connect_ud == 0)
+        s->cfg.limits.max_connect_ud = OX_SES_DEFAULT_MAX_CONNECT_UD;
+    ox_buf_init(&s->cn_ud, NULL, NULL, 0);
     if (cfg->local_ssel.len)
         memcpy(s->local_ssel, cfg->local_ssel.p, cfg->local_ssel.len);
     if (cfg->remote_ssel.len)
@@ -103,6 +112,12 @@ int ox_ses_init(ox_ses *s, const ox_ses_cfg *cfg)
     s->state = cfg->role == OX_SES_INITIATOR ? OX_SES_IDLE : OX_SES_AWAIT_CN;
     s->vm = s->va = 1;
     return OX_OK;
+}
+
+void ox_ses_free(ox_ses *s)
+{
+    if (s)
+        ox_buf_free(&s->cn_ud);
 }
 
 /* ---- helpers ----------------------------------------------------------------------------- */
@@ -231,8 +246,13 @@ int ox_ses_connect(ox_ses *s, const ox_ses_connect_req *req, ox_buf *out)
     if (s->state != OX_SES_IDLE)
         return OX_E_STATE;
     ox_span ud = req ? req->user_data : ox_span_of(NULL, 0);
-    if (ud.len > OX_SES_MAX_CN_EXT_UD)
+    if (ud.len > s->cfg.limits.max_connect_ud && ud.len > OX_SES_MAX_CN_EXT_UD)
         return OX_E_LIMIT;
+    ox_span rest = ox_span_of(NULL, 0);
+    if (ud.len > OX_SES_MAX_CN_EXT_UD) { /* 7.1.4: the rest after the OA, in CDOs */
+        rest = ox_span_of(ud.p + OX_SES_MAX_CN_EXT_UD, ud.len - OX_SES_MAX_CN_EXT_UD);
+        ud.len = OX_SES_MAX_CN_EXT_UD;
+    }
     ox_ses_spdu cn;
     spdu_init(&cn, OX_SES_K_CN);
     cn.have = OX_SES_HAVE_VERSION | OX_SES_HAVE_REQUIREMENTS;
@@ -252,11 +272,16 @@ int ox_ses_connect(ox_ses *s, const ox_ses_connect_req *req, ox_buf *out)
     }
     spdu_ud(&cn, ud);
     cn.extended_ud = ud.len > OX_SES_MAX_CN_UD; /* 8.3.1.20: version 2 only */
+    if (rest.len) {
+        cn.have |= OX_SES_HAVE_DATA_OVERFL;
+        cn.data_overflow = OX_SES_OVERFLOW_MORE;
+    }
     int rc = put_spdu(&cn, out);
     if (rc)
         return rc;
     s->peer_ts = cn.token_set; /* what we proposed, to check the AC against */
-    s->state = OX_SES_AWAIT_AC;
+    s->ovf_rest = rest;
+    s->state = rest.len ? OX_SES_AWAIT_OA : OX_SES_AWAIT_AC;
     return OX_OK;
 }
 
@@ -654,10 +679,13 @@ static int on_cn(ox_ses *s, const ox_ses_spdu *p, ox_buf *out)
 {
     uint8_t version = p->have & OX_SES_HAVE_VERSION ? p->version : OX_SES_VERSION_1;
     uint8_t reason = 0;
+    bool overflow = (p->have & OX_SES_HAVE_DATA_OVERFL) && p->data_overflow;
     if (!(version & OX_SES_VERSION_2))
         reason = OX_SES_RF_VERSION; /* version 2 is what carries large user data */
-    else if ((p->have & OX_SES_HAVE_DATA_OVERFL) || (p->have & OX_SES_HAVE_ENCLOSURE))
-        reason = OX_SES_RF_SPM_RESTRICTION; /* no overflow, no segmenting */
+    else if (p->have & OX_SES_HAVE_ENCLOSURE)
+        reason = OX_SES_RF_SPM_RESTRICTION; /* no segmenting */
+    else if (overflow && (p->data_overflow != OX_SES_OVERFLOW_MORE || !p->extended_ud))
+        reason = OX_SES_RF_SPM_RESTRICTION; /* 8.3.1.22: only with Extended User Data */
     else if ((p->have & OX_SES_HAVE_USER_DATA) &&
              p->user_data.len > (p->extended_ud ? OX_SES_MAX_CN_EXT_UD : OX_SES_MAX_CN_UD))
         reason = OX_SES_RF_SPM_RESTRICTION;
@@ -685,6 +713,25 @@ static int on_cn(ox_ses *s, const ox_ses_spdu *p, ox_buf *out)
     if (p->have & OX_SES_HAVE_CALLING_SSEL) {
         memcpy(s->remote_ssel, p->calling_ssel.p, p->calling_ssel.len);
         s->cfg.remote_ssel = ox_span_of(s->remote_ssel, p->calling_ssel.len);
+    }
+    if (overflow) {
+        /* 7.1.4: accept the overflow (OA), then reassemble the CDOs; the user hears of the
+         * connect only with the whole user data. */
+        ox_buf_reset(&s->cn_ud);
+        s->cn_ud.max = s->cfg.limits.max_connect_ud;
+        ox_buf_append(&s->cn_ud, p->user_data.p, p->user_data.len);
+        s->called_ssel_len = p->called_ssel.len;
+        if (p->called_ssel.len)
+            memcpy(s->called_ssel, p->called_ssel.p, p->called_ssel.len);
+        ox_ses_spdu oa;
+        spdu_init(&oa, OX_SES_K_OA);
+        oa.have = OX_SES_HAVE_VERSION;
+        oa.version = OX_SES_VERSION_2;
+        int rc = put_spdu(&oa, out);
+        if (rc)
+            return rc;
+        s->state = OX_SES_AWAIT_CDO;
+        return OX_OK;
     }
     s->state = OX_SES_AWAIT_CONNECT_RSP;
     ox_ses_ev *e = ev_push(s, OX_SES_EV_CONNECT_IND);
@@ -905,6 +952,69 @@ static int on_fn(ox_ses *s, const ox_ses_spdu *p, ox_buf *out)
     return OX_OK;
 }
 
+/* Responder: a CDO carries the next piece of the connect user data (7.1.4). */
+static int on_cdo(ox_ses *s, const ox_ses_spdu *p, ox_buf *out)
+{
+    if (!(p->have & OX_SES_HAVE_ENCLOSURE) || (p->enclosure & OX_SES_ENCL_BEGIN) ||
+        (p->enclosure & ~(OX_SES_ENCL_BEGIN | OX_SES_ENCL_END)))
+        return FAIL(s, OX_SES_F_MALFORMED, out); /* 8.3.2.2: end bit only; CN began it */
+    if (ox_buf_append(&s->cn_ud, p->user_data.p, p->user_data.len) != 0) {
+        /* More than we reassemble: refuse the connection, saying why. */
+        ox_ses_spdu rf;
+        spdu_init(&rf, OX_SES_K_RF);
+        rf.have = OX_SES_HAVE_TRANSPORT_DC | OX_SES_HAVE_REASON;
+        rf.transport_dc = OX_SES_TD_RELEASED;
+        rf.reason = OX_SES_RF_SPM_RESTRICTION;
+        put_spdu(&rf, out);
+        s->state = OX_SES_ABORTED;
+        ox_ses_ev *e = ev_push(s, OX_SES_EV_ABORT_IND);
+        e->local = true;
+        e->fault = OX_SES_F_LIMIT;
+        e->reason = rf.reason;
+        e->line = __LINE__;
+        return OX_E_PEER;
+    }
+    if (!(p->enclosure & OX_SES_ENCL_END))
+        return OX_OK;
+    s->state = OX_SES_AWAIT_CONNECT_RSP;
+    ox_ses_ev *e = ev_push(s, OX_SES_EV_CONNECT_IND);
+    e->user_data = ox_buf_span(&s->cn_ud);
+    e->calling_ssel = s->cfg.remote_ssel;
+    e->called_ssel = ox_span_of(s->called_ssel, s->called_ssel_len);
+    e->requirements = s->fu;
+    e->token_set = s->peer_ts;
+    return OX_OK;
+}
+
+/* Initiator: the OA lets the rest of the connect user data go, in CDOs (7.1.4). */
+static int on_oa(ox_ses *s, const ox_ses_spdu *p, ox_buf *out)
+{
+    uint8_t version = p->have & OX_SES_HAVE_VERSION ? p->version : 0;
+    if (!(version & OX_SES_VERSION_2))
+        return FAIL(s, OX_SES_F_NEGOTIATION, out);
+    size_t chunk = OX_SES_CDO_CHUNK;
+    uint32_t peer_max = (p->have & OX_SES_HAVE_TSDU_MAX) ? p->tsdu_max >> 16 : 0;
+    if (peer_max && peer_max > 64 && peer_max - 64 < chunk)
+        chunk = peer_max - 64; /* room for the SPDU's own octets */
+    ox_span rest = s->ovf_rest;
+    do {
+        size_t n = rest.len < chunk ? rest.len : chunk;
+        ox_ses_spdu cdo;
+        spdu_init(&cdo, OX_SES_K_CDO);
+        cdo.have = OX_SES_HAVE_ENCLOSURE;
+        cdo.enclosure = n == rest.len ? OX_SES_ENCL_END : 0;
+        spdu_ud(&cdo, ox_span_of(rest.p, n));
+        int rc = put_spdu(&cdo, out);
+        if (rc)
+            return rc;
+        rest.p += n;
+        rest.len -= n;
+    } while (rest.len);
+    s->ovf_rest = ox_span_of(NULL, 0);
+    s->state = OX_SES_AWAIT_AC;
+    return OX_OK;
+}
+
 static int on_spdu(ox_ses *s, const ox_ses_spdu *p, ox_buf *out)
 {
     if (p->kind == OX_SES_K_AB) {
@@ -916,9 +1026,25 @@ static int on_spdu(ox_ses *s, const ox_ses_spdu *p, ox_buf *out)
     }
     /* No segmenting is ever negotiated: an Enclosure Item other than "whole SSDU" is an
      * error (8.3.x: Enclosure Item only when segmenting is in use). */
-    if ((p->have & OX_SES_HAVE_ENCLOSURE) && p->enclosure != 3)
+    if ((p->have & OX_SES_HAVE_ENCLOSURE) && p->enclosure != 3 && p->kind != OX_SES_K_CDO)
         return FAIL(s, OX_SES_F_UNSUPPORTED, out);
+    if ((p->kind == OX_SES_K_CDO) != (s->state == OX_SES_AWAIT_CDO) ||
+        (p->kind == OX_SES_K_OA && s->state != OX_SES_AWAIT_OA))
+        return FAIL(s, OX_SES_F_UNEXPECTED, out); /* overflow SPDUs only in their states */
     switch (s->state) {
+    case OX_SES_AWAIT_CDO: return on_cdo(s, p, out);
+    case OX_SES_AWAIT_OA:
+        if (p->kind == OX_SES_K_OA)
+            return on_oa(s, p, out);
+        if (p->kind == OX_SES_K_RF) { /* the responder refused instead of accepting */
+            s->state = OX_SES_CLOSED;
+            ox_ses_ev *e = ev_push(s, OX_SES_EV_CONNECT_CONF);
+            e->accepted = false;
+            e->reason = p->reason;
+            e->user_data = p->reason_data;
+            return OX_OK;
+        }
+        return FAIL(s, OX_SES_F_UNEXPECTED, out);
     case OX_SES_AWAIT_CN:
         if (p->kind != OX_SES_K_CN)
             return FAIL(s, OX_SES_F_UNEXPECTED, out);
@@ -991,7 +1117,9 @@ int ox_ses_feed(ox_ses *s, ox_span tsdu, uint64_t now_ms, ox_buf *out)
     case OX_SES_K_RF:
     case OX_SES_K_FN:
     case OX_SES_K_DN:
-    case OX_SES_K_AB: return on_spdu(s, &p[0], out);
-    default: return FAIL(s, OX_SES_F_UNSUPPORTED, out); /* NF, AA, CDO, OA: never negotiated */
+    case OX_SES_K_AB:
+    case OX_SES_K_CDO:
+    case OX_SES_K_OA: return on_spdu(s, &p[0], out);
+    default: return FAIL(s, OX_SES_F_UNSUPPORTED, out); /* NF, AA: never negotiated */
     }
 }
