@@ -17,6 +17,7 @@ int cmd_track(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_test_peer(int argc, char **argv);
 int cmd_retry(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 /* Sends |request| to the daemon of the configuration, waits up to |timeout_ms| for the
  * reply and prints it; 0 when it starts with "ok", 1 otherwise, 2 on a configuration

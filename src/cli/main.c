@@ -17,6 +17,7 @@ typedef struct command {
 static int cmd_version(int argc, char **argv);
 
 static const command commands[] = {
+    {"demo", cmd_demo, "two MTAs on loopback exchange mail, shown step by step, then stop"},
     {"serve", cmd_serve, "run the MTA (foreground; SIGHUP reloads, SIGTERM stops)"},
     {"status", cmd_status, "ask the running MTA whether it is up"},
     {"reload", cmd_reload, "make the running MTA re-read its configuration"},

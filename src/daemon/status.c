@@ -71,7 +71,8 @@ void ox_daemon_connectors_text(ox_daemon *d, char *out, size_t cap)
         const ox_connector_cfg *c = &d->cfg->connectors[i];
         const ox_connector_state *s = &d->cstate[i];
         len =
-            add(out, cap, len, "%s\t%s\t%llu\t%u\t%zu\t%s\n", c->name, ox_link_state_name(s->link),
+            add(out, cap, len, "%s\t%s\t%llu\t%u\t%zu\t%s\n", c->name,
+                c->kind == OX_CONN_LAN ? "lan" : ox_link_state_name(s->link),
                 (unsigned long long)s->next_open_ms, s->failed_opens,
                 ox_ltab_count(&d->ltab, c->name, false), s->why_waiting[0] ? s->why_waiting : "-");
     }
