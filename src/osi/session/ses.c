@@ -1015,6 +1015,17 @@ static int on_oa(ox_ses *s, const ox_ses_spdu *p, ox_buf *out)
     return OX_OK;
 }
 
+/* Initiator: the connection was refused. */
+static int on_rf(ox_ses *s, const ox_ses_spdu *p)
+{
+    s->state = OX_SES_CLOSED;
+    ox_ses_ev *e = ev_push(s, OX_SES_EV_CONNECT_CONF);
+    e->accepted = false;
+    e->reason = p->reason;
+    e->user_data = p->reason_data;
+    return OX_OK;
+}
+
 static int on_spdu(ox_ses *s, const ox_ses_spdu *p, ox_buf *out)
 {
     if (p->kind == OX_SES_K_AB) {
@@ -1036,14 +1047,8 @@ static int on_spdu(ox_ses *s, const ox_ses_spdu *p, ox_buf *out)
     case OX_SES_AWAIT_OA:
         if (p->kind == OX_SES_K_OA)
             return on_oa(s, p, out);
-        if (p->kind == OX_SES_K_RF) { /* the responder refused instead of accepting */
-            s->state = OX_SES_CLOSED;
-            ox_ses_ev *e = ev_push(s, OX_SES_EV_CONNECT_CONF);
-            e->accepted = false;
-            e->reason = p->reason;
-            e->user_data = p->reason_data;
-            return OX_OK;
-        }
+        if (p->kind == OX_SES_K_RF) /* the responder refused instead of accepting */
+            return on_rf(s, p);
         return FAIL(s, OX_SES_F_UNEXPECTED, out);
     case OX_SES_AWAIT_CN:
         if (p->kind != OX_SES_K_CN)
@@ -1052,14 +1057,8 @@ static int on_spdu(ox_ses *s, const ox_ses_spdu *p, ox_buf *out)
     case OX_SES_AWAIT_AC:
         if (p->kind == OX_SES_K_AC)
             return on_ac(s, p, out);
-        if (p->kind == OX_SES_K_RF) {
-            s->state = OX_SES_CLOSED;
-            ox_ses_ev *e = ev_push(s, OX_SES_EV_CONNECT_CONF);
-            e->accepted = false;
-            e->reason = p->reason;
-            e->user_data = p->reason_data;
-            return OX_OK;
-        }
+        if (p->kind == OX_SES_K_RF)
+            return on_rf(s, p);
         return FAIL(s, OX_SES_F_UNEXPECTED, out);
     case OX_SES_OPEN:
         if (p->kind == OX_SES_K_FN)
