@@ -207,8 +207,14 @@ int ox_mta_store_decoded(ox_mta *m, ox_p1_apdu *ap, ox_queue_writer *content, ui
         in.kind = msg->is_probe ? OX_QUEUE_KIND_PROBE : OX_QUEUE_KIND_MESSAGE;
         in.priority = queue_prio(msg->priority);
         in.originator = addr;
-        uint32_t timeout = m->cfg->values.message_timeout_s[in.priority];
-        in.expiry_ms = now_ms + (uint64_t)timeout * 1000;
+        /* Exchange's transfer timeouts are per KB of the message (urgent 1000 s, normal 2000,
+         * non-urgent 3000): a large message may take longer; the message timeout caps it. */
+        uint64_t kb = (apdu_len + 1023) / 1024;
+        uint64_t timeout =
+            (uint64_t)m->cfg->values.transfer_timeout_s_per_kb[in.priority] * (kb ? kb : 1);
+        if (timeout > m->cfg->values.message_timeout_s[in.priority])
+            timeout = m->cfg->values.message_timeout_s[in.priority];
+        in.expiry_ms = now_ms + timeout * 1000;
         if (msg->has_deferred && ms_of(msg->deferred) > now_ms)
             in.expiry_ms += ms_of(msg->deferred) - now_ms;
         /* X.411 14.3.1: a message that already passed through this domain loops. */

@@ -190,12 +190,55 @@ static void test_refusals_and_cancel(void **state)
     ox_buf_free(&apdu);
 }
 
+/* Transfer timeouts are per KB (normal 2000 s), capped by the message timeout (7 days). */
+static void test_transfer_timeout_per_kb(void **state)
+{
+    fixture *f = *state;
+    ox_buf apdu;
+    build(&apdu, 2000);
+    char id[300], err[300];
+    /* submitted here ("local"): the MTA gives it its own identifier */
+    assert_int_equal(
+        ox_mta_store(&f->mta, ox_buf_span(&apdu), "local", T0, id, sizeof(id), err, sizeof(err)),
+        0);
+    int64_t mid;
+    assert_int_equal(ox_queue_find_mts_id(f->mta.q, id, &mid), 0);
+    ox_queue_msg_info mi;
+    assert_int_equal(ox_queue_get_msg(f->mta.q, mid, &mi), 0);
+    uint64_t kb = (apdu.len + 1023) / 1024;
+    assert_int_equal(mi.expiry_ms, T0 + 2000 * 1000 * kb);
+    ox_buf_free(&apdu);
+    /* 100 MB would be 2000 s x 102400: the 7-day message timeout wins. */
+    ox_buf small;
+    build(&small, 10);
+    ox_p1_apdu a;
+    ox_p1_diag d;
+    assert_int_equal(ox_p1_apdu_decode(ox_buf_span(&small), OX_P1_1988, NULL, NULL, &a, &d), 0);
+    ox_buf head;
+    ox_buf_init(&head, NULL, NULL, 0);
+    assert_int_equal(ox_p1_message_encode_head(&head, &a.msg, OX_P1_1988, 100u << 20), 0);
+    ox_mta_rx *rx;
+    assert_int_equal(ox_mta_rx_begin(&f->mta, &rx), 0);
+    assert_int_equal(ox_mta_rx_feed(rx, ox_buf_span(&head), err, sizeof(err)), 0);
+    static uint8_t chunk[1 << 16];
+    for (uint64_t sent = 0; sent < (100u << 20); sent += sizeof(chunk))
+        assert_int_equal(ox_mta_rx_feed(rx, ox_span_of(chunk, sizeof(chunk)), err, sizeof(err)), 0);
+    assert_int_equal(ox_mta_rx_end(rx, "SITEC", T0, id, sizeof(id), err, sizeof(err)), 0);
+    assert_int_equal(ox_queue_find_mts_id(f->mta.q, id, &mid), 0);
+    assert_int_equal(ox_queue_get_msg(f->mta.q, mid, &mi), 0);
+    assert_int_equal(mi.expiry_ms, T0 + 7ull * 86400 * 1000);
+    ox_buf_free(&head);
+    ox_p1_apdu_free(&a);
+    ox_buf_free(&small);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_every_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_content_bounded_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals_and_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transfer_timeout_per_kb, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
