@@ -42,6 +42,11 @@ typedef struct ox_mta {
     uint32_t nonce;  /* drawn at open, part of every local identifier */
     uint64_t delivered, received, submitted, reports;
     bool busy; /* the last ox_mta_run left local work undone: call again at once */
+    /* Mailbox directories with a file renamed in but not yet fsynced: ox_mta_run syncs each
+     * once before its commit, not once per file. */
+    char pending_dirs[8][OX_CFG_PATH_MAX + 200];
+    size_t n_pending_dirs;
+    char known_dir[OX_CFG_PATH_MAX + 200]; /* exists: no mkdir for the next file there */
 } ox_mta;
 
 /* Opens the queue (with recovery), builds routing. |err| receives a sentence on failure.

@@ -5,7 +5,8 @@
  *      (envelope then content), readable with `x400mta show`. The name is a function of the
  *      message and recipient only, so a delivery repeated after a crash replaces the same
  *      file: delivered exactly once. Written to a temporary, fsynced, renamed, and the
- *      directory fsynced before the queue records the delivery. */
+ *      directory fsynced before the queue's commit records the delivery (once per directory
+ *      and run: ox_mta_sync_mailboxes). */
 #include "mta_int.h"
 
 #include <errno.h>
@@ -77,6 +78,18 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
+int ox_mta_sync_mailboxes(ox_mta *m)
+{
+    int rc = 0;
+    for (size_t i = 0; i < m->n_pending_dirs; i++)
+        if (fsync_dir(m->pending_dirs[i]) != 0)
+            rc = OX_E_IO;
+    m->n_pending_dirs = 0;
+    if (rc)
+        m->known_dir[0] = '\0';
+    return rc;
+}
+
 int ox_mta_deliver_file(ox_mta *m, int64_t msg_id, const char *mts_text, const char *rcpt_text,
                         uint32_t index, char *path_out, size_t path_cap, char *err, size_t cap)
 {
@@ -86,12 +99,18 @@ int ox_mta_deliver_file(ox_mta *m, int64_t msg_id, const char *mts_text, const c
     snprintf(dir, sizeof(dir), "%s/%s", m->cfg->mailbox_dir, who);
     snprintf(path_out, path_cap, "%s/%s.%u.p1", dir, id, (unsigned)index);
     snprintf(tmp, sizeof(tmp), "%s/.tmp.%s.%u", dir, id, (unsigned)index);
-    if (mkdir_p(dir) != 0) {
-        snprintf(err, cap, "cannot create mailbox directory %s: %s", dir, strerror(errno));
-        return OX_E_IO;
+    if (strcmp(dir, m->known_dir) != 0) {
+        if (mkdir_p(dir) != 0) {
+            snprintf(err, cap, "cannot create mailbox directory %s: %s", dir, strerror(errno));
+            return OX_E_IO;
+        }
+        snprintf(m->known_dir, sizeof(m->known_dir), "%s", dir);
     }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0 && errno == ENOENT && mkdir_p(dir) == 0) /* removed behind our back */
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0) {
+        m->known_dir[0] = '\0';
         snprintf(err, cap, "cannot create %s: %s", tmp, strerror(errno));
         return OX_E_IO;
     }
@@ -114,8 +133,17 @@ int ox_mta_deliver_file(ox_mta *m, int64_t msg_id, const char *mts_text, const c
         rc = OX_E_IO;
     if (close(fd) != 0)
         rc = OX_E_IO;
-    if (rc == 0 && (rename(tmp, path_out) != 0 || fsync_dir(dir) != 0))
+    if (rc == 0 && rename(tmp, path_out) != 0)
         rc = OX_E_IO;
+    if (rc == 0) { /* the rename is durable once the directory is synced: before the commit */
+        bool known = false;
+        for (size_t i = 0; i < m->n_pending_dirs && !known; i++)
+            known = !strcmp(m->pending_dirs[i], dir);
+        if (!known && m->n_pending_dirs < OX_ARRAY_LEN(m->pending_dirs))
+            snprintf(m->pending_dirs[m->n_pending_dirs++], sizeof(m->pending_dirs[0]), "%s", dir);
+        else if (!known && fsync_dir(dir) != 0)
+            rc = OX_E_IO;
+    }
     if (rc) {
         snprintf(err, cap, "writing %s failed: %s", path_out, strerror(errno));
         unlink(tmp);

@@ -502,6 +502,8 @@ int ox_mta_run(ox_mta *m, uint64_t now_ms, uint64_t *next_ms)
     if (rc == 0)
         rc = ox_queue_purge(m->q, now_ms, now_ms > 7 * 86400000ull ? now_ms - 7 * 86400000ull : 0,
                             NULL);
+    if (ox_mta_sync_mailboxes(m) != 0 && rc == 0)
+        rc = OX_E_IO; /* the files stay; the deliveries are retried and rewrite them */
     if (rc) {
         ox_queue_batch_abort(m->q);
         return rc;
