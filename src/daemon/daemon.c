@@ -177,12 +177,23 @@ static void on_watch_timer(uv_timer_t *t)
     ox_daemon_watch(t->data);
 }
 
+static void run_now(ox_daemon *d);
+
 static void on_run_timer(uv_timer_t *t)
 {
-    ox_daemon_kick(t->data);
+    run_now(t->data);
 }
 
+/* Many events of one turn (each stored message, each closed association) ask for a run: they
+ * share one, at the next turn, instead of each querying the queue again. */
 void ox_daemon_kick(ox_daemon *d)
+{
+    if (d->stopping || !d->mta_open)
+        return;
+    uv_timer_start(&d->run_timer, on_run_timer, 0, 0);
+}
+
+static void run_now(ox_daemon *d)
 {
     if (d->stopping || !d->mta_open)
         return;
