@@ -697,6 +697,20 @@ static void test_data_overflow(void **state)
         ox_buf_free(&p.wire);
         ox_buf_free(&ud);
     }
+    /* A limit below the CN's own 10240 octets: refused at the CN already. */
+    {
+        pair p;
+        ox_buf ud, reply;
+        overflow_connect(&p, 12000, 5000, &ud);
+        ox_buf_init(&reply, NULL, NULL, 0);
+        assert_int_equal(pump(&p, &p.r, &reply), OX_E_PEER);
+        assert_bytes(ox_buf_span(&reply), "0c06 110101 320186");
+        assert_int_equal(p.ev[0].fault, OX_SES_F_LIMIT);
+        ox_ses_free(&p.r);
+        ox_buf_free(&reply);
+        ox_buf_free(&p.wire);
+        ox_buf_free(&ud);
+    }
     /* The responder may refuse instead of accepting the overflow. */
     {
         pair p;

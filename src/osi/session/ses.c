@@ -675,6 +675,29 @@ int ox_ses_abort(ox_ses *s, ox_span user_data, ox_buf *out)
 
 /* ---- received SPDUs ------------------------------------------------------------------------ */
 
+/* Responder: refuses the connection being established (RF, transport released), with an
+ * ABORT_IND that says why. */
+static int refuse_connect(ox_ses *s, uint8_t reason, ox_ses_fault fault, int line, ox_buf *out)
+{
+    ox_ses_spdu rf;
+    spdu_init(&rf, OX_SES_K_RF);
+    rf.have = OX_SES_HAVE_TRANSPORT_DC | OX_SES_HAVE_REASON;
+    rf.transport_dc = OX_SES_TD_RELEASED;
+    rf.reason = reason;
+    if (reason == OX_SES_RF_VERSION) {
+        rf.have |= OX_SES_HAVE_VERSION;
+        rf.version = OX_SES_VERSION_2;
+    }
+    put_spdu(&rf, out);
+    s->state = OX_SES_ABORTED;
+    ox_ses_ev *e = ev_push(s, OX_SES_EV_ABORT_IND);
+    e->local = true;
+    e->fault = fault;
+    e->reason = reason;
+    e->line = line;
+    return OX_E_PEER;
+}
+
 static int on_cn(ox_ses *s, const ox_ses_spdu *p, ox_buf *out)
 {
     uint8_t version = p->have & OX_SES_HAVE_VERSION ? p->version : OX_SES_VERSION_1;
@@ -689,25 +712,10 @@ static int on_cn(ox_ses *s, const ox_ses_spdu *p, ox_buf *out)
     else if ((p->have & OX_SES_HAVE_USER_DATA) &&
              p->user_data.len > (p->extended_ud ? OX_SES_MAX_CN_EXT_UD : OX_SES_MAX_CN_UD))
         reason = OX_SES_RF_SPM_RESTRICTION;
-    if (reason) {
-        ox_ses_spdu rf;
-        spdu_init(&rf, OX_SES_K_RF);
-        rf.have = OX_SES_HAVE_TRANSPORT_DC | OX_SES_HAVE_REASON;
-        rf.transport_dc = OX_SES_TD_RELEASED;
-        rf.reason = reason;
-        if (reason == OX_SES_RF_VERSION) {
-            rf.have |= OX_SES_HAVE_VERSION;
-            rf.version = OX_SES_VERSION_2;
-        }
-        put_spdu(&rf, out);
-        s->state = OX_SES_ABORTED;
-        ox_ses_ev *e = ev_push(s, OX_SES_EV_ABORT_IND);
-        e->local = true;
-        e->fault = reason == OX_SES_RF_VERSION ? OX_SES_F_NEGOTIATION : OX_SES_F_UNSUPPORTED;
-        e->reason = reason;
-        e->line = __LINE__;
-        return OX_E_PEER;
-    }
+    if (reason)
+        return refuse_connect(
+            s, reason, reason == OX_SES_RF_VERSION ? OX_SES_F_NEGOTIATION : OX_SES_F_UNSUPPORTED,
+            __LINE__, out);
     s->fu = p->have & OX_SES_HAVE_REQUIREMENTS ? p->requirements : DEFAULT_REQUIREMENTS;
     s->peer_ts = p->have & OX_SES_HAVE_TOKEN_SET ? p->token_set : 0;
     if (p->have & OX_SES_HAVE_CALLING_SSEL) {
@@ -719,7 +727,8 @@ static int on_cn(ox_ses *s, const ox_ses_spdu *p, ox_buf *out)
          * connect only with the whole user data. */
         ox_buf_reset(&s->cn_ud);
         s->cn_ud.max = s->cfg.limits.max_connect_ud;
-        ox_buf_append(&s->cn_ud, p->user_data.p, p->user_data.len);
+        if (ox_buf_append(&s->cn_ud, p->user_data.p, p->user_data.len) != 0)
+            return refuse_connect(s, OX_SES_RF_SPM_RESTRICTION, OX_SES_F_LIMIT, __LINE__, out);
         s->called_ssel_len = p->called_ssel.len;
         if (p->called_ssel.len)
             memcpy(s->called_ssel, p->called_ssel.p, p->called_ssel.len);
@@ -958,22 +967,8 @@ static int on_cdo(ox_ses *s, const ox_ses_spdu *p, ox_buf *out)
     if (!(p->have & OX_SES_HAVE_ENCLOSURE) || (p->enclosure & OX_SES_ENCL_BEGIN) ||
         (p->enclosure & ~(OX_SES_ENCL_BEGIN | OX_SES_ENCL_END)))
         return FAIL(s, OX_SES_F_MALFORMED, out); /* 8.3.2.2: end bit only; CN began it */
-    if (ox_buf_append(&s->cn_ud, p->user_data.p, p->user_data.len) != 0) {
-        /* More than we reassemble: refuse the connection, saying why. */
-        ox_ses_spdu rf;
-        spdu_init(&rf, OX_SES_K_RF);
-        rf.have = OX_SES_HAVE_TRANSPORT_DC | OX_SES_HAVE_REASON;
-        rf.transport_dc = OX_SES_TD_RELEASED;
-        rf.reason = OX_SES_RF_SPM_RESTRICTION;
-        put_spdu(&rf, out);
-        s->state = OX_SES_ABORTED;
-        ox_ses_ev *e = ev_push(s, OX_SES_EV_ABORT_IND);
-        e->local = true;
-        e->fault = OX_SES_F_LIMIT;
-        e->reason = rf.reason;
-        e->line = __LINE__;
-        return OX_E_PEER;
-    }
+    if (ox_buf_append(&s->cn_ud, p->user_data.p, p->user_data.len) != 0) /* past the limit */
+        return refuse_connect(s, OX_SES_RF_SPM_RESTRICTION, OX_SES_F_LIMIT, __LINE__, out);
     if (!(p->enclosure & OX_SES_ENCL_END))
         return OX_OK;
     s->state = OX_SES_AWAIT_CONNECT_RSP;
