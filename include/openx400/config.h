@@ -101,7 +101,8 @@ typedef struct ox_connector_cfg {
     uint32_t link_timeout_s;
     bool bindback;                 /* verify the peer by binding back (see docs) */
     bool bindback_source_fallback; /* try the connection's source address last */
-    char bindback_address[256];    /* pinned bindback target ("" = peer-host) */
+    char bindback_host[256];       /* pinned bindback target ("" = peer-host) */
+    uint16_t bindback_port;        /* with it; 0 = the peer-port */
     char local_address[64];        /* source address for outgoing connections */
     char advertise_address[256];   /* name/address we advertise for bindback */
     bool x410_1984;                /* speak X.410-1984 mode to this peer */

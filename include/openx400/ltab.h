@@ -75,7 +75,6 @@ typedef struct ox_connector_state {
     char last_error[200];
     char why_waiting[120]; /* "open interval after: connection refused", "schedule" */
     ox_link_state link;
-    uint64_t link_since_ms;      /* wall clock of the last link state change */
     int replacing;               /* LTAB index of a stuck association being replaced (0 = none) */
     bool window_was_open;        /* selected-times: last seen inside a window */
     bool link_fresh;             /* link just came up: the first open waits for reachability */

@@ -153,8 +153,6 @@ void ox_conn_close(conn *c, const char *why)
     tx_failed(c, why ? why : "association closed");
     if (c->bindback_for)
         ox_bindback_result(c, false, why ? why : "association closed");
-    if (c->awaiting_bindback) /* the inbound side of a bindback that never finished */
-        c->awaiting_bindback = false;
     if (c->probe)
         ox_probe_end(c->probe, false, "association closed: %s", why ? why : "released");
     if (c->lt) {
@@ -203,15 +201,23 @@ static bool password_ok(const ox_connector_cfg *k, const ox_p1_bind *b)
     return b->password_len == n && memcmp(b->password, k->peer_password, n) == 0;
 }
 
+/* Refuses the caller's bind: the MTABindError authentication-error in the RTORJ (or the
+ * 1984 refusal), whatever the reason; the Security event says which. */
+static void refuse_bind(conn *c, ox_buf *out)
+{
+    uint8_t eb[8];
+    ox_buf err;
+    ox_buf_init(&err, NULL, eb, sizeof(eb));
+    ox_p1_bind_error_encode(&err, OX_P1_BIND_AUTHENTICATION_ERROR);
+    ox_assoc_refuse(&c->m, ox_buf_span(&err), OX_RTSE_RJ_VALIDATION_FAILURE, out);
+}
+
 static void on_open_ind(conn *c, const ox_assoc_ev *ev, ox_buf *out)
 {
     ox_daemon *d = c->d;
     uint64_t now = now_wall();
     ox_p1_bind b;
     ox_p1_diag pd;
-    uint8_t eb[8];
-    ox_buf err;
-    ox_buf_init(&err, NULL, eb, sizeof(eb));
     c->p1v = ev->mode == OX_ASSOC_X410 ? OX_P1_1984 : OX_P1_1988;
     if (ox_p1_bind_decode(ev->data, false, c->p1v, &b, &pd) != 0 || !b.authenticated) {
         ox_event_ctx x = ox_conn_event_ctx(c);
@@ -219,8 +225,7 @@ static void on_open_ind(conn *c, const ox_assoc_ev *ev, ox_buf *out)
                       "refused an association from %s: its bind is %s; openx400 needs an "
                       "authenticated MTA bind (name and password)",
                       c->lt->address, b.authenticated ? "malformed" : "unauthenticated");
-        ox_p1_bind_error_encode(&err, OX_P1_BIND_AUTHENTICATION_ERROR);
-        ox_assoc_refuse(&c->m, ox_buf_span(&err), OX_RTSE_RJ_VALIDATION_FAILURE, out);
+        refuse_bind(c, out);
         return;
     }
     ox_strlcpy(c->lt->peer, b.mta_name, sizeof(c->lt->peer));
@@ -246,8 +251,7 @@ static void on_open_ind(conn *c, const ox_assoc_ev *ev, ox_buf *out)
                       "has that peer-mta (configured: %s); correct the connector's peer-mta or "
                       "the peer's Local MTA Name, then reload",
                       c->lt->address, b.mta_name, known[0] ? known : "none");
-        ox_p1_bind_error_encode(&err, OX_P1_BIND_AUTHENTICATION_ERROR);
-        ox_assoc_refuse(&c->m, ox_buf_span(&err), OX_RTSE_RJ_VALIDATION_FAILURE, out);
+        refuse_bind(c, out);
         return;
     }
     c->cidx = best;
@@ -261,8 +265,7 @@ static void on_open_ind(conn *c, const ox_assoc_ev *ev, ox_buf *out)
                       "is not this connector's peer-password; make [connector %s] peer-password "
                       "here equal to %s's password (or its override-password for us), then reload",
                       b.mta_name, c->lt->address, k->name, k->name, b.mta_name);
-        ox_p1_bind_error_encode(&err, OX_P1_BIND_AUTHENTICATION_ERROR);
-        ox_assoc_refuse(&c->m, ox_buf_span(&err), OX_RTSE_RJ_VALIDATION_FAILURE, out);
+        refuse_bind(c, out);
         return;
     }
     if (how == 2)
@@ -297,11 +300,7 @@ void ox_conn_bindback_done(conn *c, bool ok, const char *why)
     ox_buf_init(&out, NULL, NULL, 0);
     c->awaiting_bindback = false;
     if (!ok) {
-        uint8_t eb[8];
-        ox_buf err;
-        ox_buf_init(&err, NULL, eb, sizeof(eb));
-        ox_p1_bind_error_encode(&err, OX_P1_BIND_AUTHENTICATION_ERROR);
-        ox_assoc_refuse(&c->m, ox_buf_span(&err), OX_RTSE_RJ_VALIDATION_FAILURE, &out);
+        refuse_bind(c, &out);
         ox_conn_flush(c, &out);
         ox_buf_free(&out);
         ox_conn_close(c, why ? why : "bindback failed");
@@ -536,7 +535,6 @@ static bool tx_start(conn *c, ox_buf *out)
     return true;
 }
 
-/* Feeds the transfer as far as the window and the socket allow. */
 /* Fills the chunk with what comes next: the rest of the re-encoded envelope, then content
  * from the queue. Gathering both makes one S-DATA of a small message, so its RTTR is one
  * presentation PDV that any dissector (and peer) decodes without reassembly. Returns the
@@ -983,6 +981,19 @@ static void sockaddr_text(const struct sockaddr_storage *ss, char *ip, size_t ip
     }
 }
 
+/* "ip:port" of our end of the connection ("" if unknown). */
+static void local_endpoint(conn *c, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss), port;
+    char ip[64];
+    out[0] = '\0';
+    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        sockaddr_text(&ss, ip, sizeof(ip), &port);
+        snprintf(out, cap, "%s:%d", ip, port);
+    }
+}
+
 void ox_daemon_assoc_accept(ox_daemon *d, uv_stream_t *server)
 {
     conn *c = ox_conn_new(d, true, -1);
@@ -999,12 +1010,7 @@ void ox_daemon_assoc_accept(ox_daemon *d, uv_stream_t *server)
         sockaddr_text(&ss, c->source_ip, sizeof(c->source_ip), &port);
         snprintf(addr, sizeof(addr), "%s:%d", c->source_ip, port);
     }
-    len = sizeof(ss);
-    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-        char ip[64];
-        sockaddr_text(&ss, ip, sizeof(ip), &port);
-        snprintf(local, sizeof(local), "%s:%d", ip, port);
-    }
+    local_endpoint(c, local, sizeof(local));
     c->lt = ox_ltab_add(&d->ltab, true, NULL, addr, uv_now(d->loop));
     if (!c->lt) {
         ox_event_emit(&d->log, now_wall(), OX_EV_INBOUND_REFUSED, NULL,
@@ -1028,13 +1034,7 @@ void ox_conn_connected(conn *c)
     const ox_connector_cfg *k = ox_conn_connector(c);
     c->connected = true;
     c->lt->state = OX_LTAB_BINDING;
-    struct sockaddr_storage ss;
-    int len = sizeof(ss), port;
-    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-        char ip[64];
-        sockaddr_text(&ss, ip, sizeof(ip), &port);
-        snprintf(c->lt->local_address, sizeof(c->lt->local_address), "%s:%d", ip, port);
-    }
+    local_endpoint(c, c->lt->local_address, sizeof(c->lt->local_address));
     c->bind_sent_ms = ox_daemon_wall_ms();
     if (c->probe)
         ox_probe_step(c->probe, "TCP connected to %s from %s; sending the bind as '%s'",
@@ -1096,7 +1096,6 @@ conn *ox_daemon_assoc_open_to(ox_daemon *d, int cidx, const char *host, uint16_t
     }
     c->lt->owner = c;
     ox_strlcpy(c->lt->peer, k->peer_mta, sizeof(c->lt->peer));
-    (void)port;
     return c;
 }
 

@@ -15,29 +15,7 @@
 #include "conn.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-/* "host", "host:port", "[v6]:port" or a bare IPv6 address; |port| keeps its value when the
- * text has none. */
-static void split_host_port(const char *text, char *host, size_t cap, uint16_t *port)
-{
-    const char *colon = strrchr(text, ':');
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        size_t n = close ? (size_t)(close - text - 1) : strlen(text + 1);
-        snprintf(host, cap, "%.*s", (int)n, text + 1);
-        if (close && close[1] == ':')
-            *port = (uint16_t)atoi(close + 2);
-        return;
-    }
-    if (colon && colon == strchr(text, ':') && colon[1]) {
-        snprintf(host, cap, "%.*s", (int)(colon - text), text);
-        *port = (uint16_t)atoi(colon + 1);
-        return;
-    }
-    snprintf(host, cap, "%s", text);
-}
 
 static bool calling_them(ox_daemon *d, const char *connector)
 {
@@ -56,10 +34,8 @@ bool ox_bindback_start(conn *c)
     const ox_connector_cfg *k = ox_conn_connector(c);
     if (!k || !k->bindback || calling_them(d, k->name))
         return false;
-    char host[256];
-    uint16_t port = k->peer_port;
-    split_host_port(k->bindback_address[0] ? k->bindback_address : k->peer_host, host, sizeof(host),
-                    &port);
+    const char *host = k->bindback_host[0] ? k->bindback_host : k->peer_host;
+    uint16_t port = k->bindback_port ? k->bindback_port : k->peer_port;
     conn *bb = ox_daemon_assoc_open_to(d, c->cidx, host, port);
     if (!bb)
         return false; /* LTAB full: the caller's bind is refused by the bind timeout */

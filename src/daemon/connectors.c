@@ -23,15 +23,12 @@ typedef struct link_job {
     ox_daemon *d;
     char connector[OX_CFG_NAME_MAX];
     uint64_t started_ms;
-    bool up;
 } link_job;
 
-static int connector_index(const ox_daemon *d, const char *name)
+int ox_daemon_connector_index(const ox_mta_cfg *cfg, const char *name)
 {
-    for (size_t i = 0; i < d->cfg->n_connectors; i++)
-        if (!strcmp(d->cfg->connectors[i].name, name))
-            return (int)i;
-    return -1;
+    const ox_connector_cfg *k = ox_config_connector(cfg, name);
+    return k ? (int)(k - cfg->connectors) : -1;
 }
 
 /* Seconds since Monday 00:00 in the MTA's time zone (TZ is set from the configuration). */
@@ -69,12 +66,11 @@ static void on_link_down_done(void *ctx, int status, const char *err, bool timed
 {
     link_job *j = ctx;
     ox_daemon *d = j->d;
-    int i = connector_index(d, j->connector);
+    int i = ox_daemon_connector_index(d->cfg, j->connector);
     uint64_t now = ox_daemon_wall_ms();
     ox_event_ctx x = {.connector = j->connector};
     if (i >= 0) {
         d->cstate[i].link = OX_LINK_DOWN;
-        d->cstate[i].link_since_ms = now;
         x.peer = d->cfg->connectors[i].peer_mta;
     }
     if (status == 0)
@@ -99,7 +95,6 @@ static void link_down(ox_daemon *d, int i)
     ox_connector_state *cs = &d->cstate[i];
     uint64_t now = ox_daemon_wall_ms();
     cs->link = OX_LINK_GOING_DOWN;
-    cs->link_since_ms = now;
     if (k->link_down[0]) {
         link_job *j = calloc(1, sizeof(*j));
         if (j) {
@@ -127,7 +122,7 @@ static void on_link_up_done(void *ctx, int status, const char *err, bool timed_o
 {
     link_job *j = ctx;
     ox_daemon *d = j->d;
-    int i = connector_index(d, j->connector);
+    int i = ox_daemon_connector_index(d->cfg, j->connector);
     uint64_t now = ox_daemon_wall_ms();
     uint64_t took = now - j->started_ms;
     free(j);
@@ -136,7 +131,6 @@ static void on_link_up_done(void *ctx, int status, const char *err, bool timed_o
     const ox_connector_cfg *k = &d->cfg->connectors[i];
     ox_connector_state *cs = &d->cstate[i];
     ox_event_ctx x = {.connector = k->name, .peer = k->peer_mta};
-    cs->link_since_ms = now;
     if (status == 0 && !timed_out) {
         cs->link = OX_LINK_UP;
         cs->link_fresh = true;
@@ -182,11 +176,9 @@ static void link_up(ox_daemon *d, int i, uint64_t now)
     if (!j)
         return;
     j->d = d;
-    j->up = true;
     j->started_ms = now;
     ox_strlcpy(j->connector, k->name, sizeof(j->connector));
     cs->link = OX_LINK_COMING_UP;
-    cs->link_since_ms = now;
     snprintf(cs->why_waiting, sizeof(cs->why_waiting), "link-up command running");
     if (ox_link_run(d, k->link_up, k->link_timeout_s, on_link_up_done, j) != 0) {
         free(j);
@@ -339,7 +331,7 @@ void ox_daemon_connectors_remap(ox_daemon *d, const ox_mta_cfg *next)
     memcpy(old, d->cstate, sizeof(old));
     memset(d->cstate, 0, sizeof(d->cstate));
     for (size_t j = 0; j < next->n_connectors; j++) {
-        int i = connector_index(d, next->connectors[j].name);
+        int i = ox_daemon_connector_index(d->cfg, next->connectors[j].name);
         if (i >= 0)
             d->cstate[j] = old[i];
     }
@@ -348,10 +340,6 @@ void ox_daemon_connectors_remap(ox_daemon *d, const ox_mta_cfg *next)
         conn *c = t->state != OX_LTAB_FREE ? t->owner : NULL;
         if (!c || c->cidx < 0)
             continue;
-        int j = -1;
-        for (size_t n = 0; n < next->n_connectors; n++)
-            if (!strcmp(next->connectors[n].name, d->cfg->connectors[c->cidx].name))
-                j = (int)n;
-        c->cidx = j;
+        c->cidx = ox_daemon_connector_index(next, d->cfg->connectors[c->cidx].name);
     }
 }

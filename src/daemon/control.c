@@ -148,9 +148,8 @@ static void test_peer(control_client *c, const char *name)
 static void retry_now(control_client *c, const char *name, char *out, size_t cap)
 {
     ox_daemon *d = c->d;
-    for (size_t i = 0; i < d->cfg->n_connectors; i++) {
-        if (strcmp(d->cfg->connectors[i].name, name))
-            continue;
+    int i = ox_daemon_connector_index(d->cfg, name);
+    if (i >= 0) {
         size_t n = 0;
         uint64_t now = ox_daemon_wall_ms();
         if (ox_queue_retry_now(d->mta.q, name, now, &n) != 0) {

@@ -57,6 +57,8 @@ int ox_daemon_assoc_open(ox_daemon *d, int connector_index);
 /* Opens associations where mail waits and the Open Interval allows; moves the open ones on.
  * Lowers *next_ms to the next time an open becomes allowed. */
 void ox_daemon_assoc_schedule(ox_daemon *d, uint64_t now, uint64_t *next_ms);
+/* Index of connector |name| in |cfg| (ox_config_connector), -1 if there is none. */
+int ox_daemon_connector_index(const ox_mta_cfg *cfg, const char *name);
 /* Once a second (connectors.c): aborts associations stuck past their timers. */
 void ox_daemon_watch(ox_daemon *d);
 /* Before a reload swaps in |next|: carries each connector's run state over by name. */

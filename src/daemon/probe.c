@@ -63,13 +63,8 @@ static void add(ox_probe *p, const char *fmt, ...)
 
 static const ox_connector_cfg *probe_connector(ox_probe *p, int *index)
 {
-    for (size_t i = 0; i < p->d->cfg->n_connectors; i++)
-        if (!strcmp(p->d->cfg->connectors[i].name, p->connector)) {
-            if (index)
-                *index = (int)i;
-            return &p->d->cfg->connectors[i];
-        }
-    return NULL;
+    *index = ox_daemon_connector_index(p->d->cfg, p->connector);
+    return *index >= 0 ? &p->d->cfg->connectors[*index] : NULL;
 }
 
 /* What to do about the step that failed. */

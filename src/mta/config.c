@@ -789,7 +789,18 @@ static int handle_connector(parse_state *st, ox_connector_cfg *c, size_t idx, co
         if (!parse_bool(value, b))
             diag_add(st, st->line, true, "%s must be yes or no", key);
     } else if (!strcmp(key, "bindback-address")) {
-        copy_str(st, c->bindback_address, sizeof(c->bindback_address), key, value);
+        /* HOST (a name, IPv4 or a bare IPv6 address: the peer-port is used), HOST:PORT or
+         * [V6]:PORT. */
+        const char *colon = strchr(value, ':');
+        bool with_port = value[0] == '[' || (colon && !strchr(colon + 1, ':'));
+        c->bindback_port = 0;
+        if (with_port ? !parse_hostport(value, c->bindback_host, sizeof(c->bindback_host),
+                                        &c->bindback_port)
+                      : !*value || strlen(value) >= sizeof(c->bindback_host))
+            diag_add(st, st->line, true,
+                     "bindback-address '%s' is not HOST, HOST:PORT or [V6]:PORT", value);
+        else if (!with_port)
+            copy_str(st, c->bindback_host, sizeof(c->bindback_host), key, value);
     } else if (!strcmp(key, "local-address")) {
         copy_str(st, c->local_address, sizeof(c->local_address), key, value);
     } else if (!strcmp(key, "advertise-address")) {

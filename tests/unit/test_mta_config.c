@@ -38,6 +38,7 @@ static const char good[] = "[mta]\n"
                            "schedule = selected-times\n"
                            "window = Mon-Fri 08:00-17:00\n"
                            "window = Sun 23:00-01:00\n"
+                           "bindback-address = [::1]:2000\n"
                            "address-space = /C=GB/A= /P=SiteC/\n";
 
 static ox_mta_cfg *cfg_new(void)
@@ -75,6 +76,10 @@ static void test_good_file(void **state)
     assert_false(b->bindback);
     const ox_connector_cfg *c = ox_config_connector(cfg, "dial");
     assert_true(c->bindback); /* on by default for on-demand */
+    assert_string_equal(b->bindback_host, "");
+    assert_int_equal(b->bindback_port, 0);
+    assert_string_equal(c->bindback_host, "::1");
+    assert_int_equal(c->bindback_port, 2000);
     assert_string_equal(c->peer_host, "::1");
     assert_int_equal(c->n_windows, 6);
 #define AT(d, h, m) ((uint32_t)(d)*86400u + (uint32_t)(h)*3600u + (uint32_t)(m)*60u)
@@ -125,6 +130,10 @@ static void test_errors(void **state)
     snprintf(buf, sizeof(buf),
              "%s[connector x]\nkind = ondemand\npeer-mta = B\npeer-address = h:1\n", base);
     expect_error(buf, "t.ini:6:", "no 'link-up'");
+    snprintf(buf, sizeof(buf),
+             "%s[connector x]\npeer-mta = B\npeer-address = h:1\nbindback-address = h:99999\n",
+             base);
+    expect_error(buf, "t.ini:8:", "not HOST, HOST:PORT or [V6]:PORT");
     snprintf(buf, sizeof(buf), "%s[connector x]\npeer-mta = B\nschedule = sometimes\n", base);
     expect_error(buf, "t.ini:7:", "must be never, always");
     snprintf(buf, sizeof(buf), "%s[conector x]\n", base);
