@@ -41,11 +41,11 @@ typedef struct ox_mta {
     uint64_t serial; /* for local identifiers */
     uint32_t nonce;  /* drawn at open, part of every local identifier */
     uint64_t delivered, received, submitted, reports;
-    bool busy; /* the last ox_mta_run left local work undone: call again at once */
-    /* Mailbox directories with a file renamed in but not yet fsynced: ox_mta_run syncs each
-     * once before its commit, not once per file. */
-    char pending_dirs[8][OX_CFG_PATH_MAX + 200];
-    size_t n_pending_dirs;
+    bool busy;              /* the last ox_mta_run left local work undone: call again at once */
+    uint64_t next_purge_ms; /* wall clock of ox_mta_run's next whole-queue purge */
+    /* Files were written into the mailbox since the last sync: ox_mta_run makes them
+     * durable with one syncfs before its commit, not an fsync per file and directory. */
+    bool mailbox_dirty;
     char known_dir[OX_CFG_PATH_MAX + 200]; /* exists: no mkdir for the next file there */
 } ox_mta;
 

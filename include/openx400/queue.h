@@ -9,11 +9,14 @@
  *      smaller bodies live in the message row, where the COMMIT's fsync covers them).
  *      Content is streamed in and out by chunks, never held whole in memory. The queue never reads
  * the clock: every call that needs the time takes uint64_t unix milliseconds (now_ms), so tests
- * control time. Durability: WAL with synchronous=FULL: every COMMIT is one fsync of the WAL.
- * Content files are written, fsynced, renamed into place and their directory fsynced before the row
- *      that refers to them commits. Group commit: ox_queue_batch_begin, any number of inserts
- *      and updates, ox_queue_batch_commit = one fsync for all of them. Outside a batch every
- *      call is its own transaction.
+ * control time. Durability: WAL; a COMMIT that inserted a message (or removes content
+ *      files) returns only after one fsync of the WAL; a COMMIT of state marks only is atomic
+ *      and survives the process at once, and a power loss at worst takes it back (every mark
+ *      can be repeated without a duplicate; see queue.c). Content files are written,
+ *      fsynced, renamed into place and their directory fsynced before the row that refers to
+ *      them commits. Group commit: ox_queue_batch_begin, any number of inserts and updates,
+ *      ox_queue_batch_commit = at most one fsync for all of them. Outside a batch every call
+ *      is its own transaction.
  * Recipient states (every transition is one call; anything else is OX_E_STATE):
  *
  *        insert         mark_in_transfer           mark_transferred
@@ -132,10 +135,10 @@ const char *ox_queue_errmsg(const ox_queue *q);
  * is already open; read_only) or OX_E_IO. */
 int ox_queue_batch_begin(ox_queue *q);
 /* Makes the batch durable: fsyncs the content directory if files were added, then COMMIT
- * (one WAL fsync). Acknowledge the batch's messages only after this returns 0; then removes
- * the content files of messages purged in the batch. On OX_E_IO the batch is rolled back and
- * its new content files removed: acknowledge nothing. Returns 0, OX_E_STATE (no batch) or
- * OX_E_IO. */
+ * (one WAL fsync if the batch inserted a message or purged a content file). Acknowledge the batch's
+ * messages only after this returns 0; then removes the content files of messages purged in the
+ * batch. On OX_E_IO the batch is rolled back and its new content files removed: acknowledge
+ * nothing. Returns 0, OX_E_STATE (no batch) or OX_E_IO. */
 int ox_queue_batch_commit(ox_queue *q);
 /* Rolls the batch back and removes its new content files. Returns 0 or OX_E_STATE. */
 int ox_queue_batch_abort(ox_queue *q);
@@ -149,6 +152,9 @@ int ox_queue_batch_abort(ox_queue *q);
 int ox_queue_hold_begin(ox_queue *q);
 int ox_queue_hold_commit(ox_queue *q);
 bool ox_queue_holding(const ox_queue *q);
+/* The open hold (or batch) added a message or will unlink content files: its commit syncs
+ * and should not wait. A hold of state marks only may be kept open a while (see queue.c). */
+bool ox_queue_needs_sync(const ox_queue *q);
 
 /* ---- Content streaming ---- */
 
@@ -363,6 +369,11 @@ int ox_queue_history_foreach(ox_queue *q, const char *mts_id,
  * are removed after the commit. *n_removed (may be NULL) = messages removed.
  * Returns 0, OX_E_STATE (read_only) or OX_E_IO. */
 int ox_queue_purge(ox_queue *q, uint64_t now_ms, uint64_t forget_before_ms, size_t *n_removed);
+/* Removes message |msg_id| as ox_queue_purge would, if it is finished; *removed (may be
+ * NULL) says whether it was. The engine calls it where a message's last recipient ends, so
+ * the periodic ox_queue_purge, which scans every queued message, can run seldom.
+ * Returns 0, OX_E_STATE (read_only), OX_E_NOMEM or OX_E_IO. */
+int ox_queue_purge_msg(ox_queue *q, int64_t msg_id, uint64_t now_ms, bool *removed);
 
 /* Messages in the quarantine tables. Returns 0 or OX_E_IO. */
 int ox_queue_quarantine_count(ox_queue *q, uint64_t *n);

@@ -14,6 +14,7 @@
 
 #define LOOP_CONNECTOR "@loop"
 #define BATCH_MAX      64
+#define PURGE_SCAN_MS  60000
 
 static uint64_t ms_of(ox_p1_time t)
 {
@@ -403,7 +404,9 @@ static int finish(ox_mta *m, const ox_queue_due *due, bool delivered, int reason
         delivered ? (r.report_flags & (OX_P1_PRI_ORIG_REPORT | OX_P1_PRI_MTA_REPORT)) != 0 : true;
     if (want)
         make_report(m, due->msg_id, &r, delivered, reason, diagnostic, now_ms);
-    return ox_queue_mark_reported(m->q, due->rcpt_id, now_ms);
+    if ((rc = ox_queue_mark_reported(m->q, due->rcpt_id, now_ms)) != 0)
+        return rc;
+    return ox_queue_purge_msg(m->q, due->msg_id, now_ms, NULL); /* if it was the last */
 }
 
 static int deliver_local(ox_mta *m, const ox_queue_due *due, uint64_t now_ms)
@@ -499,9 +502,13 @@ int ox_mta_run(ox_mta *m, uint64_t now_ms, uint64_t *next_ms)
     if (rc == 0 && (rc = ox_queue_due_for(m->q, OX_MTA_LOCAL, now_ms, due, BATCH_MAX, &n)) == 0)
         for (size_t i = 0; i < n && rc == 0; i++)
             rc = deliver_local(m, &due[i], now_ms);
-    if (rc == 0)
+    /* Finished messages go as they finish (ox_queue_purge_msg); the scan of the whole queue
+     * only catches what that missed and forgets week-old MTS ids: once a minute. */
+    if (rc == 0 && now_ms >= m->next_purge_ms) {
         rc = ox_queue_purge(m->q, now_ms, now_ms > 7 * 86400000ull ? now_ms - 7 * 86400000ull : 0,
                             NULL);
+        m->next_purge_ms = now_ms + PURGE_SCAN_MS;
+    }
     if (ox_mta_sync_mailboxes(m) != 0 && rc == 0)
         rc = OX_E_IO; /* the files stay; the deliveries are retried and rewrite them */
     if (rc) {

@@ -2,9 +2,21 @@
  * group commit and start-up recovery
  *
  * Why: everything the MTA has accepted lives here across crashes, so the rules are few and
- *      strict: WAL + synchronous=FULL (a COMMIT returns only after its WAL frames are on disk),
- *      content files durable before the row that names them commits, and nothing acknowledged
- *      before its COMMIT. Group commit lets one fsync cover many messages.
+ *      strict: a commit that adds a message (or is followed by unlinking content files)
+ *      returns only after its WAL frames are on disk; content files are durable before the
+ *      row that names them commits; nothing is acknowledged before its commit. Group commit
+ *      lets one fsync cover many messages.
+ * Durability by what a commit holds: the database runs WAL + synchronous=NORMAL (a commit
+ *      is atomic and survives the process; only a power loss or OS crash can take back the
+ *      last commits) and q_op_end syncs the WAL itself after a commit that inserted a
+ *      message or will unlink files. A commit of state marks only (in transfer,
+ *      transferred, delivered, retry counts) is not synced: losing it to a power loss puts
+ *      the message back one step, and every step is repeatable without a duplicate (the
+ *      peer drops a resent MTS identifier; a repeated local delivery rewrites the same
+ *      file, whose data ox_mta_sync_mailboxes made durable before the mark). The next
+ *      synced commit makes the earlier ones durable too: the WAL is one file, in order.
+ *      (SQLite refuses to change synchronous inside a transaction, and whether a turn's
+ *      hold will store a message is known only at its end, hence the hand-made sync.)
  * Transactions: outside a batch each call is BEGIN IMMEDIATE ... COMMIT. Inside a batch each
  *      call is a SAVEPOINT, so a call that fails leaves the batch as it was before the call
  *      and the batch can still commit the others.
@@ -89,6 +101,8 @@ static const char *const q_sql_text[S_COUNT] = {
     [S_FINISHED] = "SELECT id, mts_id, content_ref FROM msg m WHERE NOT EXISTS "
                    "(SELECT 1 FROM rcpt r WHERE r.msg_id=m.id AND r.state NOT IN (2,5)) "
                    "AND id>? ORDER BY id LIMIT 1",
+    [S_FINISHED_ID] = "SELECT id, mts_id, content_ref FROM msg m WHERE id=?1 AND NOT EXISTS "
+                      "(SELECT 1 FROM rcpt r WHERE r.msg_id=m.id AND r.state NOT IN (2,5))",
     [S_SEEN_ADD] = "INSERT OR REPLACE INTO seen(mts_id, msg_id, purged) VALUES(?,?,?)",
     [S_DEL_RCPT] = "DELETE FROM rcpt WHERE msg_id=?",
     [S_DEL_MSG] = "DELETE FROM msg WHERE id=?",
@@ -104,6 +118,15 @@ static const char *const q_sql_text[S_COUNT] = {
                    "SELECT 1 FROM quarantine WHERE content_ref=?1 LIMIT 1",
     [S_QCOUNT] = "SELECT count(*) FROM quarantine",
 };
+
+/* Measured with bench/mta_throughput.sh (docs/BENCH.md): the default 2 MB page cache made
+ * the sender re-read each queued message page by page (25 preads a message); statement and
+ * savepoint journals in temporary files cost the sender 20 pwrites a message inside a
+ * hold; mmap serves reads of the database file without a system call. */
+static const char q_tuning[] = "PRAGMA foreign_keys=ON;"
+                               "PRAGMA cache_size=-65536;"    /* KiB: 64 MB at most */
+                               "PRAGMA temp_store=MEMORY;"    /* journals of savepoints too */
+                               "PRAGMA mmap_size=268435456;"; /* 256 MB of address space */
 
 static const char q_schema[] =
     "CREATE TABLE format(version INTEGER NOT NULL);"
@@ -239,6 +262,22 @@ const char *q_col_text(sqlite3_stmt *st, int i)
     return t ? (const char *)t : "";
 }
 
+/* fdatasync of the WAL through SQLite's own handle of it (the file stays open while the
+ * database is), after a COMMIT whose frames must be on disk before we answer. */
+static int q_wal_sync(ox_queue *q)
+{
+    sqlite3_file *wal = NULL;
+    if (q->no_sync)
+        return 0;
+    if (sqlite3_file_control(q->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK ||
+        !wal || !wal->pMethods)
+        return q_fail(q, OX_E_IO, "commit: the write-ahead log is not open");
+    int rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+    return rc == SQLITE_OK
+               ? 0
+               : q_fail(q, OX_E_IO, "commit: syncing the write-ahead log: %s", sqlite3_errstr(rc));
+}
+
 /* Starts the transaction of one call: BEGIN IMMEDIATE, or a SAVEPOINT inside a batch. */
 int q_op_begin(ox_queue *q)
 {
@@ -265,9 +304,13 @@ int q_op_end(ox_queue *q, int rc)
         return rc ? rc : r2;
     }
     if (rc == 0) {
+        bool sync = q->must_sync || q->removed.len;
+        q->must_sync = false;
         rc = q_dir_sync(q);
         if (rc == 0)
             rc = q_run(q, S_COMMIT, "commit");
+        if (rc == 0 && sync)
+            rc = q_wal_sync(q);
         if (rc == 0) {
             q_unlink_list(q, &q->removed);
             q->added.len = 0;
@@ -278,6 +321,7 @@ int q_op_end(ox_queue *q, int rc)
         (void)q_run(q, S_ROLLBACK, "rollback");
     q_unlink_list(q, &q->added);
     q->removed.len = 0;
+    q->must_sync = false;
     return rc;
 }
 
@@ -304,6 +348,11 @@ int ox_queue_hold_commit(ox_queue *q)
 bool ox_queue_holding(const ox_queue *q)
 {
     return q && q->hold;
+}
+
+bool ox_queue_needs_sync(const ox_queue *q)
+{
+    return q && (q->must_sync || q->removed.len);
 }
 
 int ox_queue_batch_begin(ox_queue *q)
@@ -542,6 +591,13 @@ int ox_queue_open(const ox_queue_config *cfg, uint64_t now_ms, ox_queue **out,
     if (rc == 0) {
         int flags =
             q->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+        /* Savepoint journals: in memory up to 4 MB in 4 MB pieces (the first open in the
+         * process sets it; SQLite refuses it later, harmlessly). A hold nests a savepoint
+         * per operation, and each release cuts the journal back by walking its pieces from
+         * the first: in the default 1 KB pieces (temp_store=MEMORY) that walk was 16% of the
+         * receiver's time; spilled to a file (the default above 64 KB) it was 20 pwrites a
+         * message at the sender. */
+        (void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20);
         if (sqlite3_open_v2(cfg->path, &q->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
             rc = q->db ? q_sqlerr(q, cfg->path)
                        : q_fail(q, OX_E_NOMEM, "%s: out of memory", cfg->path);
@@ -552,14 +608,14 @@ int ox_queue_open(const ox_queue_config *cfg, uint64_t now_ms, ox_queue **out,
         if (!q->read_only) {
             rc = q_set_wal(q, cfg->path);
             if (rc == 0)
-                rc = q_exec(q, q->no_sync ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=FULL",
+                rc = q_exec(q, q->no_sync ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=NORMAL",
                             cfg->path);
         }
     }
     if (rc == 0)
         rc = q_check_format(q, cfg->path);
     if (rc == 0)
-        rc = q_exec(q, "PRAGMA foreign_keys=ON", cfg->path);
+        rc = q_exec(q, q_tuning, cfg->path);
     if (rc == 0)
         rc = q_open_dir(q, cfg->path);
     if (rc == 0 && cfg->recover)

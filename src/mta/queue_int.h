@@ -46,6 +46,7 @@ typedef enum q_sql {
     S_MSG_RCPT,
     S_HIST_LIST,
     S_FINISHED,
+    S_FINISHED_ID,
     S_SEEN_ADD,
     S_DEL_RCPT,
     S_DEL_MSG,
@@ -76,6 +77,7 @@ struct ox_queue {
     size_t nest_added; /* added.len when the (one level of) nested batch began */
     size_t nest_removed;
     bool dir_dirty; /* a content file was renamed in since the last directory fsync */
+    bool must_sync; /* the open transaction added a message: its commit syncs the WAL */
     uint64_t max_content;
     uint32_t inline_max; /* contents up to this size live in the row */
     bool inline_never;   /* cfg.inline_max < 0: every content is a file */

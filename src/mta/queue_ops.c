@@ -93,6 +93,7 @@ static int q_insert_rows(ox_queue *q, const ox_queue_msg_in *m, const char *cont
     if (rc)
         return rc;
     int64_t mid = sqlite3_last_insert_rowid(q->db);
+    q->must_sync = true;
     for (size_t i = 0; i < m->n_rcpts; i++) {
         const ox_queue_rcpt_in *r = &m->rcpts[i];
         if (!(st = q_stmt(q, S_INSERT_RCPT)))
@@ -635,20 +636,19 @@ int ox_queue_history_foreach(ox_queue *q, const char *mts_id,
 
 /* ---- purge ---- */
 
-static int q_purge_one(ox_queue *q, uint64_t now_ms, int64_t *last, bool *done)
+/* Removes the finished message that |st| (S_FINISHED or S_FINISHED_ID, bound) finds, if
+ * any: a history line, its MTS id into seen, its rows, its content file at commit.
+ * *found says whether there was one; *id gets its id. */
+static int q_purge_found(ox_queue *q, sqlite3_stmt *st, uint64_t now_ms, int64_t *id, bool *found)
 {
-    sqlite3_stmt *st = q_stmt(q, S_FINISHED);
-    if (!st)
-        return OX_E_IO;
-    sqlite3_bind_int64(st, 1, *last);
     int s = sqlite3_step(st);
-    if (s != SQLITE_ROW) {
+    *found = s == SQLITE_ROW;
+    if (!*found) {
         int rc = s == SQLITE_DONE ? 0 : q_sqlerr(q, "purge");
         sqlite3_reset(st);
-        *done = true;
         return rc;
     }
-    int64_t id = *last = sqlite3_column_int64(st, 0);
+    *id = sqlite3_column_int64(st, 0);
     char mts[OX_QUEUE_MTS_ID_MAX + 1];
     char rec[Q_NAME_LEN] = {0};
     snprintf(mts, sizeof mts, "%s", q_col_text(st, 1));
@@ -660,7 +660,7 @@ static int q_purge_one(ox_queue *q, uint64_t now_ms, int64_t *last, bool *done)
     int rc;
     if (!(st = q_stmt(q, S_HIST_MSG)))
         return OX_E_IO;
-    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 1, *id);
     q_bind_u64(st, 2, now_ms);
     sqlite3_bind_int(st, 3, 0);
     sqlite3_bind_text(st, 4, "finished: removed from the queue", -1, SQLITE_STATIC);
@@ -669,23 +669,56 @@ static int q_purge_one(ox_queue *q, uint64_t now_ms, int64_t *last, bool *done)
     if (!(st = q_stmt(q, S_SEEN_ADD)))
         return OX_E_IO;
     sqlite3_bind_text(st, 1, mts, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, id);
+    sqlite3_bind_int64(st, 2, *id);
     q_bind_u64(st, 3, now_ms);
     if ((rc = q_step_done(q, st, "purge seen")) != 0)
         return rc;
     if (!(st = q_stmt(q, S_DEL_RCPT)))
         return OX_E_IO;
-    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 1, *id);
     if ((rc = q_step_done(q, st, "purge recipients")) != 0)
         return rc;
     if (!(st = q_stmt(q, S_DEL_MSG)))
         return OX_E_IO;
-    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 1, *id);
     if ((rc = q_step_done(q, st, "purge message")) != 0)
         return rc;
     if (has_file && ox_buf_append(&q->removed, rec, sizeof rec) != 0)
         return q_fail(q, OX_E_NOMEM, "purge: out of memory");
     return 0;
+}
+
+static int q_purge_one(ox_queue *q, uint64_t now_ms, int64_t *last, bool *done)
+{
+    sqlite3_stmt *st = q_stmt(q, S_FINISHED);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, *last);
+    bool found;
+    int rc = q_purge_found(q, st, now_ms, last, &found);
+    *done = rc == 0 && !found;
+    return rc;
+}
+
+int ox_queue_purge_msg(ox_queue *q, int64_t msg_id, uint64_t now_ms, bool *removed)
+{
+    if (!q)
+        return OX_E_ARG;
+    if (removed)
+        *removed = false;
+    int rc = q_op_begin(q);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = q_stmt(q, S_FINISHED_ID);
+    if (!st)
+        return q_op_end(q, OX_E_IO);
+    sqlite3_bind_int64(st, 1, msg_id);
+    bool found = false;
+    int64_t id;
+    rc = q_op_end(q, q_purge_found(q, st, now_ms, &id, &found));
+    if (rc == 0 && removed)
+        *removed = found;
+    return rc;
 }
 
 static int q_forget(ox_queue *q, uint64_t forget_before_ms)

@@ -130,6 +130,7 @@ static void test_read_only(void **state)
     assert_int_equal(ox_queue_batch_begin(ro), OX_E_STATE);
     assert_int_equal(ox_queue_mark_in_transfer(ro, qt_rcpt(ro, id, 0), 10), OX_E_STATE);
     assert_int_equal(ox_queue_purge(ro, 0, 0, NULL), OX_E_STATE);
+    assert_int_equal(ox_queue_purge_msg(ro, id, 0, NULL), OX_E_STATE);
     /* the reader sees the writer's later commits */
     assert_int_equal(qt_insert(f->q, "ro-3", OX_QUEUE_PRIO_NORMAL, 10, 0, "c", 1, 10, &id2), 0);
     assert_int_equal(ox_queue_find_mts_id(ro, "ro-3", &id), 0);
@@ -667,6 +668,54 @@ static void test_history_and_purge(void **state)
     assert_int_equal(ox_queue_history_foreach(f->q, "p-b", hist_cb, &h), 0);
     assert_int_equal(h.n, 1);
     assert_non_null(strstr(h.last, "queued from peer-mta"));
+}
+
+/* ox_queue_purge_msg removes one message when, and only when, it is finished: like purge,
+ * but without scanning the queue; read-only queues and unknown ids are handled. */
+static void test_purge_msg(void **state)
+{
+    fx *f = *state;
+    int64_t a, b;
+    bool removed = true;
+    assert_int_equal(qt_insert(f->q, "pm-a", OX_QUEUE_PRIO_NORMAL, 10, 0, "c", 2, 50, &a), 0);
+    assert_int_equal(qt_insert(f->q, "pm-b", OX_QUEUE_PRIO_NORMAL, 10, 0, "c", 1, 50, &b), 0);
+    int64_t a0 = qt_rcpt(f->q, a, 0), a1 = qt_rcpt(f->q, a, 1), b0 = qt_rcpt(f->q, b, 0);
+    assert_int_equal(ox_queue_mark_in_transfer(f->q, a0, 20), 0);
+    assert_int_equal(ox_queue_mark_transferred(f->q, a0, 21), 0);
+    /* a1 still pending: a stays */
+    assert_int_equal(ox_queue_purge_msg(f->q, a, 22, &removed), 0);
+    assert_false(removed);
+    assert_int_equal(ox_queue_mark_delivered(f->q, a1, 23), 0);
+    assert_int_equal(ox_queue_purge_msg(f->q, a, 24, &removed), 0);
+    assert_false(removed); /* delivered, not yet reported */
+    assert_int_equal(ox_queue_mark_reported(f->q, a1, 25), 0);
+    assert_int_equal(qt_count_files(&f->d, ""), 2);
+    /* inside a batch the content file goes only at the commit */
+    assert_int_equal(ox_queue_batch_begin(f->q), 0);
+    assert_int_equal(ox_queue_purge_msg(f->q, a, 26, &removed), 0);
+    assert_true(removed);
+    assert_int_equal(qt_count_files(&f->d, ""), 2);
+    assert_int_equal(ox_queue_batch_commit(f->q), 0);
+    assert_int_equal(qt_count_files(&f->d, ""), 1);
+    ox_queue_msg_info m;
+    assert_int_equal(ox_queue_get_msg(f->q, a, &m), OX_E_NOTFOUND);
+    /* gone, so a second call and an unknown id remove nothing */
+    assert_int_equal(ox_queue_purge_msg(f->q, a, 27, &removed), 0);
+    assert_false(removed);
+    assert_int_equal(ox_queue_purge_msg(f->q, 9999, 27, NULL), 0);
+    /* b untouched; a late resend of a is recognised and its history ends "removed" */
+    assert_int_equal(state_of(f->q, b0), OX_QUEUE_PENDING);
+    int64_t id;
+    assert_int_equal(qt_insert(f->q, "pm-a", OX_QUEUE_PRIO_NORMAL, 60, 0, "c", 1, 5, &id),
+                     OX_QUEUE_DUPLICATE);
+    hist h = {0};
+    assert_int_equal(ox_queue_history_foreach(f->q, "pm-a", hist_cb, &h), 0);
+    assert_non_null(strstr(h.last, "removed"));
+    /* the periodic purge then finds nothing more */
+    size_t n;
+    assert_int_equal(ox_queue_purge(f->q, 30, 0, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(ox_queue_purge_msg(NULL, a, 1, NULL), OX_E_ARG);
 }
 
 /* ---- batches ---- */
@@ -1215,6 +1264,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_due_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry_and_next_due, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_and_purge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purge_msg, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_preserves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
