@@ -11,8 +11,9 @@ void ox_mta_safe_name(const char *in, char *out, size_t cap);
 int ox_mta_deliver_file(ox_mta *m, int64_t msg_id, const char *mts_text, const char *rcpt_text,
                         uint32_t index, char *path_out, size_t path_cap, char *err, size_t cap);
 
-/* fsyncs every mailbox directory a file was renamed into since the last call; before the
- * commit that records those deliveries. Returns 0 or OX_E_IO. */
+/* Makes every mailbox file written since the last call durable (data, inode, directory
+ * entry): one syncfs of the mailbox's file system, before the commit that records those
+ * deliveries. Returns 0 or OX_E_IO. */
 int ox_mta_sync_mailboxes(ox_mta *m);
 
 #endif
