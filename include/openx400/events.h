@@ -75,8 +75,9 @@ const ox_event_def *ox_event_lookup(uint32_t id);
 
 /* The writer. Holds the log file and the configured levels. */
 typedef struct ox_eventlog {
-    FILE *file; /* JSON lines, appended and flushed per event */
+    FILE *file; /* JSON lines, appended; flushed per event unless defer_flush */
     bool syslog;
+    bool defer_flush; /* flushed by ox_eventlog_flush (the daemon's loop, before it waits) */
     uint8_t level[OX_CAT_COUNT];
     char source[80];  /* "MTA SITEA" */
     uint64_t written; /* events written since open */
@@ -87,6 +88,8 @@ typedef struct ox_eventlog {
 int ox_eventlog_open(ox_eventlog *log, const char *path, const ox_mta_cfg *cfg);
 void ox_eventlog_set_levels(ox_eventlog *log, const uint8_t level[OX_CAT_COUNT]);
 void ox_eventlog_close(ox_eventlog *log);
+/* Writes out what defer_flush kept in the buffer. */
+void ox_eventlog_flush(ox_eventlog *log);
 
 /* Where an event happened: any field may be 0 / NULL. */
 typedef struct ox_event_ctx {

@@ -36,6 +36,9 @@ static ox_queue *open_ro(const ox_mta_cfg *cfg)
     ox_queue_config qc = {.path = cfg->queue_path, .read_only = true};
     ox_queue *q;
     char err[512];
+    /* A running daemon keeps state marks uncommitted for up to 50 ms (daemon.c): ask it to
+     * commit them, so what we show is the state of now. No daemon, nothing to ask. */
+    (void)ox_control_request_wait(cfg->control_path, "commit", err, sizeof(err), 2000);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     if (ox_queue_open(&qc, (uint64_t)ts.tv_sec * 1000, &q, NULL, err, sizeof(err)) != 0) {

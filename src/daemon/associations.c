@@ -429,6 +429,7 @@ static void on_open_conf(conn *c, const ox_assoc_ev *ev, ox_buf *out)
         return;
     }
     ox_connector_open_ok(cs);
+    ox_daemon_kick(d); /* the threshold may want the next association: open it now */
     if (cs->replacing) {
         ox_event_emit(&d->log, now, OX_EV_ASSOC_STUCK, &x,
                       "association %d to %s replaces the stuck association %d on connector %s",
@@ -597,9 +598,10 @@ static void tx_confirmed(conn *c)
     ox_daemon_hold(d); /* a lost "transferred" mark means one resend, which the peer drops */
     uint64_t now = now_wall();
     ox_queue_batch_begin(d->mta.q);
+    ox_queue_history_add(d->mta.q, c->tx_msg, now, OX_EV_MSG_TRANSFERRED, c->lt->peer);
     for (size_t i = 0; i < c->n_tx; i++)
         ox_queue_mark_transferred(d->mta.q, c->tx_rcpts[i], now);
-    ox_queue_history_add(d->mta.q, c->tx_msg, now, OX_EV_MSG_TRANSFERRED, c->lt->peer);
+    ox_queue_purge_msg(d->mta.q, c->tx_msg, now, NULL); /* gone if these were its last */
     ox_queue_batch_commit(d->mta.q);
     ox_event_ctx x = ox_conn_event_ctx(c);
     x.msgid = c->tx_id;
@@ -668,6 +670,7 @@ void ox_conn_pump(conn *c)
             }
         } else if (!c->asked_turn) {
             uint64_t count = 0, oldest;
+            ox_daemon_hold(d); /* inside the turn's transaction: no lock round per query */
             if (ox_queue_connector_stats(d->mta.q, k->name, &count, &oldest) == 0 && count > 0) {
                 ox_queue_due due[1];
                 size_t n = 0;
@@ -786,7 +789,7 @@ static void on_assoc_event(conn *c, const ox_assoc_ev *ev, ox_buf *out)
         c->rx = NULL;
         if (rc == 0 || rc == OX_QUEUE_DUPLICATE) {
             /* Confirmed only once it is durable: after the turn's commit. */
-            if (ox_daemon_confirm_later(d, c)) {
+            if (ox_daemon_after_commit(d, ox_conn_confirm_held, c)) {
                 c->refs++;
             } else {
                 ox_assoc_transfer_confirm(&c->m, out);

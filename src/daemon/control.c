@@ -29,6 +29,7 @@ typedef struct control_client {
     bool done;
     ox_probe *probe;    /* test-peer in progress for this client */
     bool probe_pending; /* the probe has not reported yet */
+    char answer[1024];  /* submit: the reply, sent once the store is committed */
     int open_handles;
 } control_client;
 
@@ -92,20 +93,43 @@ static void reply(control_client *c, const char *text)
 
 static void on_timeout(uv_timer_t *t);
 
+/* The turn's commit made the submission durable (or failed): now the answer. */
+static void submit_committed(void *ctx, bool ok)
+{
+    control_client *c = ctx;
+    if (!c->done)
+        reply(c, ok ? c->answer
+                    : "error: submission not stored: the queue commit failed (the event log "
+                      "says why); submit it again\n");
+    if (ok)
+        ox_daemon_kick(c->d);
+    client_free((uv_handle_t *)&c->pipe); /* the reference submit() took */
+}
+
 static void submit(control_client *c)
 {
     ox_daemon *d = c->d;
-    char out[1024], id[300], err[600];
-    ox_daemon_commit_now(d); /* the reply acknowledges a durable store: no hold around it */
+    char id[300], err[600];
+    /* The store joins the turn's hold, so submissions arriving together share one fsync;
+     * the answer waits for that commit. */
+    ox_daemon_hold(d);
     int rc = ox_mta_store(&d->mta, ox_buf_span(&c->payload), "local", ox_daemon_wall_ms(), id,
                           sizeof(id), err, sizeof(err));
     if (rc == 0)
-        snprintf(out, sizeof(out), "ok %s\n", id);
+        snprintf(c->answer, sizeof(c->answer), "ok %s\n", id);
     else if (rc == OX_QUEUE_DUPLICATE)
-        snprintf(out, sizeof(out), "ok %s (already queued)\n", id);
+        snprintf(c->answer, sizeof(c->answer), "ok %s (already queued)\n", id);
     else
-        snprintf(out, sizeof(out), "error: submission refused: %s\n", err);
-    reply(c, out);
+        snprintf(c->answer, sizeof(c->answer), "error: submission refused: %s\n", err);
+    if ((rc == 0 || rc == OX_QUEUE_DUPLICATE) && ox_daemon_after_commit(d, submit_committed, c)) {
+        c->open_handles++; /* kept until submit_committed */
+        uv_timer_stop(&c->timer);
+        /* The CLI may close its side after sending: its end of file must not close us
+         * before the answer is written. */
+        uv_read_stop((uv_stream_t *)&c->pipe);
+        return;
+    }
+    reply(c, c->answer);
     if (rc == 0)
         ox_daemon_kick(d);
 }
@@ -204,6 +228,9 @@ static void handle(control_client *c, char *line)
     }
     if (!strcmp(line, "ping")) {
         snprintf(out, sizeof(out), "ok pong %s\n", d->cfg->name);
+    } else if (!strcmp(line, "commit")) { /* readers of the database want the latest marks */
+        ox_daemon_commit_now(d);
+        snprintf(out, sizeof(out), "ok committed\n");
     } else if (!strcmp(line, "reload")) {
         ox_daemon_reload(d, out, sizeof(out));
     } else if (!strcmp(line, "stop")) {

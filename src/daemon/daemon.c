@@ -104,6 +104,8 @@ void ox_daemon_stop(ox_daemon *d)
         uv_close((uv_handle_t *)&d->run_timer, on_close_noop);
         uv_close((uv_handle_t *)&d->watch_timer, on_close_noop);
         uv_close((uv_handle_t *)&d->turn_end, on_close_noop);
+        uv_close((uv_handle_t *)&d->lazy_commit, on_close_noop);
+        uv_close((uv_handle_t *)&d->before_wait, on_close_noop);
     }
     if (d->control_open)
         uv_close((uv_handle_t *)&d->control, on_close_noop);
@@ -116,6 +118,13 @@ void ox_daemon_stop(ox_daemon *d)
  * this much delay. */
 #define RUN_MAX_SLEEP_MS 30000
 
+/* How long a hold of state marks only (in transfer, transferred, delivered) may stay open
+ * across turns. Such marks need no fsync and lose nothing if a crash takes them (every step
+ * repeats without a duplicate: queue.c), so many turns share one commit: at 1,000 messages
+ * a second a commit per turn rewrote the same index and history pages hundreds of times a
+ * second. A hold that stores a message is committed at the end of its turn, as before. */
+#define LAZY_COMMIT_MS 50
+
 bool ox_daemon_hold(ox_daemon *d)
 {
     if (d->holding)
@@ -123,6 +132,7 @@ bool ox_daemon_hold(ox_daemon *d)
     if (!d->mta_open || d->stopping || ox_queue_hold_begin(d->mta.q) != 0)
         return false;
     d->holding = true;
+    d->hold_since = uv_now(d->loop);
     return true;
 }
 
@@ -131,6 +141,7 @@ void ox_daemon_commit_now(ox_daemon *d)
     if (!d->holding)
         return;
     d->holding = false;
+    uv_timer_stop(&d->lazy_commit);
     bool ok = ox_queue_hold_commit(d->mta.q) == 0;
     if (!ok) {
         ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_QUEUE_RECOVERED, NULL,
@@ -139,37 +150,55 @@ void ox_daemon_commit_now(ox_daemon *d)
                       ox_queue_errmsg(d->mta.q));
         ox_queue_batch_abort(d->mta.q);
     }
-    /* Confirms go out only now that what they confirm is on disk. */
-    size_t n = d->n_confirms;
-    void **list = d->confirms;
-    d->confirms = NULL;
-    d->n_confirms = d->cap_confirms = 0;
+    /* Acknowledgements go out only now that what they acknowledge is on disk. */
+    size_t n = d->n_after;
+    struct ox_after_commit *list = d->after;
+    d->after = NULL;
+    d->n_after = d->cap_after = 0;
     for (size_t i = 0; i < n; i++)
-        ox_conn_confirm_held(list[i], ok);
+        list[i].fn(list[i].ctx, ok);
     free(list);
 }
 
-bool ox_daemon_confirm_later(ox_daemon *d, void *conn)
+bool ox_daemon_after_commit(ox_daemon *d, ox_commit_cb fn, void *ctx)
 {
     if (!d->holding)
         return false;
-    if (d->n_confirms == d->cap_confirms) {
-        size_t cap = d->cap_confirms ? d->cap_confirms * 2 : 16;
-        void **p = realloc(d->confirms, cap * sizeof(*p));
+    if (d->n_after == d->cap_after) {
+        size_t cap = d->cap_after ? d->cap_after * 2 : 16;
+        struct ox_after_commit *p = realloc(d->after, cap * sizeof(*p));
         if (!p) {
-            ox_daemon_commit_now(d); /* commit now and let the caller confirm at once */
+            ox_daemon_commit_now(d); /* commit now and let the caller acknowledge at once */
             return false;
         }
-        d->confirms = p;
-        d->cap_confirms = cap;
+        d->after = p;
+        d->cap_after = cap;
     }
-    d->confirms[d->n_confirms++] = conn;
+    d->after[d->n_after++] = (struct ox_after_commit){fn, ctx};
     return true;
+}
+
+static void on_before_wait(uv_prepare_t *h)
+{
+    ox_daemon *d = h->data;
+    ox_eventlog_flush(&d->log);
+}
+
+static void on_lazy_commit(uv_timer_t *t)
+{
+    ox_daemon_commit_now(t->data);
 }
 
 static void on_turn_end(uv_check_t *h)
 {
-    ox_daemon_commit_now(h->data);
+    ox_daemon *d = h->data;
+    if (!d->holding)
+        return;
+    uint64_t age = uv_now(d->loop) - d->hold_since;
+    if (d->n_after || d->stopping || ox_queue_needs_sync(d->mta.q) || age >= LAZY_COMMIT_MS)
+        ox_daemon_commit_now(d);
+    else if (!uv_is_active((uv_handle_t *)&d->lazy_commit))
+        uv_timer_start(&d->lazy_commit, on_lazy_commit, LAZY_COMMIT_MS - age, 0);
 }
 
 static void on_watch_timer(uv_timer_t *t)
@@ -198,6 +227,7 @@ static void run_now(ox_daemon *d)
     if (d->stopping || !d->mta_open)
         return;
     uint64_t now = ox_daemon_wall_ms(), next = UINT64_MAX;
+    ox_daemon_hold(d); /* the run's reads and marks join the turn's transaction */
     int rc = ox_mta_run(&d->mta, now, &next);
     if (rc == 0)
         ox_daemon_assoc_schedule(d, now, &next);
@@ -283,6 +313,9 @@ int ox_daemon_run(const char *cfg_path)
         fprintf(stderr, "x400mta: cannot open the event log %s: %m\n", d->cfg->event_log_path);
         return 2;
     }
+    /* Events go out once per loop turn, just before the loop waits (on_before_wait): one
+     * write for all of a turn's lines instead of one per line. */
+    d->log.defer_flush = true;
     set_timezone(d->cfg);
     d->loop = uv_default_loop();
     d->started_ms = uv_now(d->loop);
@@ -297,6 +330,12 @@ int ox_daemon_run(const char *cfg_path)
     d->run_timer.data = d;
     uv_timer_init(d->loop, &d->watch_timer);
     d->watch_timer.data = d;
+    uv_prepare_init(d->loop, &d->before_wait);
+    d->before_wait.data = d;
+    uv_prepare_start(&d->before_wait, on_before_wait);
+    uv_unref((uv_handle_t *)&d->before_wait);
+    uv_timer_init(d->loop, &d->lazy_commit);
+    d->lazy_commit.data = d;
     uv_check_init(d->loop, &d->turn_end);
     d->turn_end.data = d;
     uv_check_start(&d->turn_end, on_turn_end);

@@ -12,6 +12,13 @@
 
 #include <uv.h>
 
+/* An acknowledgement that waits for the hold's commit (ox_daemon_after_commit). */
+typedef void (*ox_commit_cb)(void *ctx, bool ok);
+struct ox_after_commit {
+    ox_commit_cb fn;
+    void *ctx;
+};
+
 typedef struct ox_daemon {
     uv_loop_t *loop;
     char cfg_path[OX_CFG_PATH_MAX];
@@ -31,9 +38,12 @@ typedef struct ox_daemon {
     ox_connector_state cstate[OX_CFG_CONNECTOR_MAX]; /* by connector index in cfg */
     uint32_t assoc_serial;                           /* makes activity identifiers unique */
     uv_check_t turn_end;                             /* after each turn's I/O: group commit */
-    bool holding;                                    /* the queue is held for this turn */
-    void **confirms;                                 /* associations whose confirm waits */
-    size_t n_confirms, cap_confirms;
+    uv_prepare_t before_wait;                        /* before the loop waits: event log flush */
+    bool holding;                                    /* the queue is held (ox_daemon_hold) */
+    uint64_t hold_since;                             /* loop time the hold began */
+    uv_timer_t lazy_commit;                          /* ends a hold of state marks only */
+    struct ox_after_commit *after;                   /* acknowledgements waiting */
+    size_t n_after, cap_after;
 } ox_daemon;
 
 /* Runs |command| with /bin/sh -c (link.c); calls |cb| once with its exit status (128+signal
@@ -73,14 +83,16 @@ void ox_daemon_connectors_text(ox_daemon *d, char *out, size_t cap);
 
 /* Group commit for one turn of the loop (daemon.c): the first store or queue update of a
  * turn holds the queue; after the turn's I/O one commit makes everything durable, then the
- * transfers stored in it are confirmed. ox_daemon_hold returns false when the queue cannot
- * be held (then each call commits by itself). ox_daemon_commit_now ends the hold at once
- * (before an acknowledgement that cannot wait for the turn's end). */
+ * transfers and submissions stored in it are acknowledged. A hold of state marks only may
+ * stay open up to LAZY_COMMIT_MS across turns. ox_daemon_hold returns false when the queue
+ * cannot be held (then each call commits by itself). ox_daemon_commit_now ends the hold at
+ * once. */
 bool ox_daemon_hold(ox_daemon *d);
 void ox_daemon_commit_now(ox_daemon *d);
-/* Confirms |conn|'s received transfer once the hold is committed (it is referenced until
- * then). Returns false when nothing is held: confirm at once. */
-bool ox_daemon_confirm_later(ox_daemon *d, void *held);
+/* Calls |fn|(|ctx|, ok) once the hold is committed (ok) or its commit failed: the place to
+ * acknowledge what the hold stored. Returns false when nothing is held (the store already
+ * committed by itself): acknowledge at once. */
+bool ox_daemon_after_commit(ox_daemon *d, ox_commit_cb fn, void *ctx);
 /* associations.c: the hold was committed (ok) or failed: confirm or abort. */
 void ox_conn_confirm_held(void *held, bool ok);
 

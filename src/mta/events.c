@@ -174,6 +174,12 @@ void ox_eventlog_set_levels(ox_eventlog *log, const uint8_t level[OX_CAT_COUNT])
     memcpy(log->level, level, sizeof(log->level));
 }
 
+void ox_eventlog_flush(ox_eventlog *log)
+{
+    if (log->file)
+        fflush(log->file);
+}
+
 void ox_eventlog_close(ox_eventlog *log)
 {
     if (log->file && log->file != stderr)
@@ -255,7 +261,8 @@ bool ox_event_emit(ox_eventlog *log, uint64_t unix_ms, ox_event_id id, const ox_
         fputs(",\"text\":", f);
         json_str(f, text, sizeof(text));
         fputs("}\n", f);
-        fflush(f);
+        if (!log->defer_flush)
+            fflush(f);
     }
     if (log->syslog) {
         int prio = def->level <= OX_LEVEL_MINIMUM ? LOG_WARNING : LOG_INFO;
