@@ -14,10 +14,13 @@
 #  2. blast path: the same 2 KB message (captured once from `x400mta submit`) submitted N times
 #     over A's control socket by tool_common_blast, CONC in flight, while A and B run
 #  3. transfer-only: N messages queued at A with the connector's schedule = never, then
-#     schedule = always and a reload; drain = first 201 .. last 203 at B
+#     schedule = always and a reload; drain = first 201 .. last 203 at B, and the CPU both
+#     daemons used for it; twice: with the connector defaults (max-associations 10,
+#     threshold 50) and with 32 associations at a threshold of 10
 # Latency per message = submit time (taken by the submitter) .. B's 203 event time (ms).
-# Set OX_KEEP=1 to keep the temp dir; OX_PERF="perf record -g -o FILE" to wrap daemon B... see
-# docs/BENCH.md for the profiling commands.
+# OX_ONLY="blast transfer" runs only those (baseline cli blast transfer).
+# OX_KEEP=1 keeps the run directory; OX_PERF=FILE perf-records both daemons during each drain
+# (FILE.LABEL); OX_STRACE=PREFIX counts their system calls (PREFIX.LABEL.A / .B).
 set -euo pipefail
 N=${1:-5000}
 N_CLI=${2:-300}
@@ -29,7 +32,11 @@ BLAST=$B_DIR/tests/tools/tool_common_blast
   echo "build first: make bench (or cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release && cmake --build build-bench --target x400mta tool_common_blast)" >&2
   exit 2
 }
-dir=$(mktemp -d /tmp/ox-bench-XXXXXX)
+# Not in /tmp: on this machine /tmp's block group is full of recently deleted inodes (every test
+# run deletes its files there) and ext4 then spends ~170-290 us per file creation scanning them,
+# against ~30 us elsewhere on the same disk; the mailbox creates a file per message.
+mkdir -p "$B_DIR/bench-tmp"
+dir=$(mktemp -d "${OX_BENCH_TMP:-$B_DIR/bench-tmp}/run-XXXXXX")
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -39,7 +46,7 @@ cleanup() {
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# mkcfg SITE PORT PRMD PEERNAME PEERPORT PEERPRMD MYPW PEERPW SCHEDULE
+# mkcfg SITE PORT PRMD PEERNAME PEERPORT PEERPRMD MYPW PEERPW SCHEDULE [MAXASSOC THRESHOLD]
 mkcfg() {
   mkdir -p "$dir/$1"
   cat > "$dir/$1.ini" <<INI
@@ -63,6 +70,8 @@ peer-password = $8
 peer-address = 127.0.0.1:$5
 address-space = /C=GB/A= /P=$6/
 schedule = $9
+max-associations = ${10:-10}
+threshold = ${11:-50}
 INI
 }
 start() {
@@ -74,6 +83,9 @@ stop_all() {
   for s in A B; do "$X" stop -c "$dir/$s.ini" >/dev/null 2>&1 || true; done
   wait "${pids[@]}" 2>/dev/null || true; pids=()
 }
+want() { [ -z "${OX_ONLY:-}" ] || [[ " $OX_ONLY " == *" $1 "* ]]; }
+# user+system CPU of a process in clock ticks
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 count() { (find "$dir/$1/mailbox" -name '*.p1' 2>/dev/null || true) | wc -l; }
 # wait_203 N SECONDS: until B's event log shows N deliveries (or the time is up)
 wait_203() {
@@ -83,10 +95,10 @@ wait_203() {
     sleep 0.05
   done
 }
-fresh() { # fresh SCHEDULE_A
+fresh() { # fresh SCHEDULE_A [MAX_ASSOCIATIONS THRESHOLD]
   stop_all; rm -rf "$dir/A" "$dir/B"
   pa=$(free_port); pb=$(free_port)
-  mkcfg A "$pa" SiteA SITEB "$pb" SiteB pwa pwb "$1"
+  mkcfg A "$pa" SiteA SITEB "$pb" SiteB pwa pwb "$1" "${2:-10}" "${3:-50}"
   mkcfg B "$pb" SiteB SITEA "$pa" SiteA pwb pwa always
 }
 # report LABEL SUBMITS_FILE: end-to-end figures from "MTSID T_SENT_US T_ACK_US" lines and B's log
@@ -129,7 +141,7 @@ echo "openx400 mta_throughput: $(nproc) cores, N=$N N_CLI=$N_CLI CONC=$CONC, bui
 echo "  $(git -C "$(dirname "$0")" log -1 --format='%h %s' 2>/dev/null || true)"
 
 # ---- 0. baseline ----
-"$BLAST" tcp "$N" 2048 | sed 's/^/baseline /'
+want baseline && "$BLAST" tcp "$N" 2048 | sed 's/^/baseline /'
 
 # the 2 KB message as `x400mta submit` builds it, captured once
 fresh always
@@ -142,6 +154,7 @@ wait "$cap"
 echo "message: 2048-octet IA5 body, MTS-APDU $(stat -c %s "$dir/msg.apdu") octets"
 
 # ---- 1. CLI path ----
+if want cli; then
 start A; start B
 : > "$dir/cli.txt"
 t0=$(date +%s%N)
@@ -154,36 +167,65 @@ t1=$(date +%s%N)
 echo "cli: $N_CLI x 'x400mta submit' in sequence: $(( (t1 - t0) / 1000000 )) ms = $(( N_CLI * 1000000000 / (t1 - t0) )) msgs/s, $(( (t1 - t0) / N_CLI / 1000 )) us per submit (incl. the shell loop's date)"
 wait_203 "$N_CLI" 120 || true
 report "cli" "$dir/cli.txt"
+fi
 
 # ---- 2. blast path (end to end, submission over the control socket) ----
+if want blast; then
 fresh always
 start A; start B
 "$BLAST" submit "$dir/A/control.sock" "$dir/msg.apdu" "$N" "$CONC" "$dir/blast.txt" | sed 's/^/blast /'
 wait_203 "$N" 300 || true
 report "blast" "$dir/blast.txt"
+fi
 
 # ---- 3. transfer-only: pre-queued at A, drained after a reload ----
-fresh never
+# transfer LABEL MAX_ASSOCIATIONS THRESHOLD
+transfer() {
+local label=$1
+fresh never "$2" "$3"
 start A; start B
-"$BLAST" submit "$dir/A/control.sock" "$dir/msg.apdu" "$N" "$CONC" "$dir/pre.txt" | sed 's/^/pre-queue /'
+"$BLAST" submit "$dir/A/control.sock" "$dir/msg.apdu" "$N" "$CONC" "$dir/pre.txt" | sed "s/^/$label pre-queue /"
 sed -i 's/^schedule = never/schedule = always/' "$dir/A.ini"
+cpu0=$(cpu_ticks "${pids[0]}")/$(cpu_ticks "${pids[1]}")
+if [ -n "${OX_PERF:-}" ]; then # OX_PERF=FILE: perf record both daemons during the drain
+  perf record -q -F ${OX_PERF_HZ:-999} -g -p "${pids[0]},${pids[1]}" -o "$OX_PERF.$label" 2>/dev/null & perf_pid=$!
+  sleep 0.5
+fi
+if [ -n "${OX_STRACE:-}" ]; then # OX_STRACE=PREFIX: syscall counts of A and B during the drain
+  st_pids=()
+  strace -c -o "$OX_STRACE.$label.A" -p "${pids[0]}" & st_pids+=($!)
+  strace -c -o "$OX_STRACE.$label.B" -p "${pids[1]}" & st_pids+=($!)
+  sleep 0.5
+fi
 tr=$(date +%s%3N)
 "$X" reload -c "$dir/A.ini" >/dev/null
 wait_203 "$N" 300 || true
-python3 - "$tr" "$dir/B/events.jsonl" "$N" <<'PY'
+cpu1=$(cpu_ticks "${pids[0]}")/$(cpu_ticks "${pids[1]}")
+[ -n "${OX_PERF:-}" ] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
+[ -n "${OX_STRACE:-}" ] && { kill -INT "${st_pids[@]}"; wait "${st_pids[@]}" 2>/dev/null || true; }
+python3 - "$label" "$tr" "$dir/B/events.jsonl" "$N" <<'PY'
 import json, sys, datetime
-tr, path, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+label, tr, path, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 def ms(t): return datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() * 1000
 e = [json.loads(l) for l in open(path)]
 r = [ms(x["time"]) for x in e if x["id"] == 201]
 d = [ms(x["time"]) for x in e if x["id"] == 203]
 if r and d:
     span = max(d) - min(r)
-    print(f"transfer-only: {len(d)}/{n} delivered; reload .. first 201 {min(r) - tr:.0f} ms; "
+    print(f"{label}: {len(d)}/{n} delivered; reload .. first 201 {min(r) - tr:.0f} ms; "
           f"first 201 .. last 203 {span:.0f} ms = {len(d) * 1000 / max(span, 1):.0f} msgs/s; "
           f"reload .. last 203 {max(d) - tr:.0f} ms = {len(d) * 1000 / max(max(d) - tr, 1):.0f} msgs/s")
 else:
-    print(f"transfer-only: nothing delivered ({len(r)} received, {len(d)} delivered)")
+    print(f"{label}: nothing delivered ({len(r)} received, {len(d)} delivered)")
 PY
+hz=$(getconf CLK_TCK)
+IFS=/ read -r a0 b0 <<<"$cpu0"; IFS=/ read -r a1 b1 <<<"$cpu1"
+echo "$label: CPU during the drain: A $(( (a1 - a0) * 1000 / hz )) ms, B $(( (b1 - b0) * 1000 / hz )) ms" \
+  "= $(( (a1 - a0) * 1000000 / hz / N )) + $(( (b1 - b0) * 1000000 / hz / N )) us per message"
+}
+if want transfer; then
+  transfer transfer-only 10 50       # the connector defaults (EXCHANGE-MTA.md)
+  transfer transfer-only-32 32 10    # tuned for a fast LAN peer: more associations in flight
+fi
 stop_all
 echo "mta_throughput: done"
