@@ -591,12 +591,10 @@ int ox_queue_open(const ox_queue_config *cfg, uint64_t now_ms, ox_queue **out,
     if (rc == 0) {
         int flags =
             q->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-        /* Savepoint journals: in memory up to 4 MB in 4 MB pieces (the first open in the
-         * process sets it; SQLite refuses it later, harmlessly). A hold nests a savepoint
-         * per operation, and each release cuts the journal back by walking its pieces from
-         * the first: in the default 1 KB pieces (temp_store=MEMORY) that walk was 16% of the
-         * receiver's time; spilled to a file (the default above 64 KB) it was 20 pwrites a
-         * message at the sender. */
+        /* Savepoint journals stay in memory up to 4 MB (the first open in the process sets
+         * it; SQLite refuses it later, harmlessly). A daemon's hold nests a savepoint per
+         * operation; past SQLite's default of 64 KB the journal went to a temporary file
+         * and cost the sender 20 pwrites a message (bench/mta_throughput.sh). */
         (void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20);
         if (sqlite3_open_v2(cfg->path, &q->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
             rc = q->db ? q_sqlerr(q, cfg->path)
