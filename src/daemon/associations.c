@@ -669,12 +669,10 @@ void ox_conn_pump(conn *c)
                 }
             }
         } else if (!c->asked_turn) {
-            uint64_t count = 0, oldest;
             ox_daemon_hold(d); /* inside the turn's transaction: no lock round per query */
-            if (ox_queue_connector_stats(d->mta.q, k->name, &count, &oldest) == 0 && count > 0) {
-                ox_queue_due due[1];
-                size_t n = 0;
-                ox_queue_due_for(d->mta.q, k->name, now_wall(), due, 1, &n);
+            ox_queue_due due[1];
+            size_t n = 0;
+            if (ox_queue_due_for(d->mta.q, k->name, now_wall(), due, 1, &n) == 0) {
                 if (n && ox_assoc_turn_please(
                              &c->m, due[0].priority == OX_QUEUE_PRIO_URGENT ? 2 : 0, &out) == 0) {
                     c->asked_turn = true;

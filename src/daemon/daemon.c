@@ -214,7 +214,9 @@ static void on_run_timer(uv_timer_t *t)
 }
 
 /* Many events of one turn (each stored message, each closed association) ask for a run: they
- * share one, at the next turn, instead of each querying the queue again. */
+ * share one, at the next turn, instead of each querying the queue again. (Spacing the runs
+ * 5 ms apart, so each delivers more, made the receiver slower: a larger run grows SQLite's
+ * savepoint journal, which each statement walks; docs/BENCH.md.) */
 void ox_daemon_kick(ox_daemon *d)
 {
     if (d->stopping || !d->mta_open)
