@@ -51,7 +51,7 @@ cleanup() {
   [ -n "${OX_KEEP:-}" ] && echo "kept $dir" || rm -rf "$dir" "${site_dirs[@]}"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() { "$(dirname "$0")/../scripts/free-port"; }
 
 # mkcfg SITE PORT PRMD PEERNAME PEERPORT PEERPRMD MYPW PEERPW SCHEDULE [MAXASSOC THRESHOLD]
 mkcfg() {
@@ -199,7 +199,7 @@ start A; start B
 sed -i 's/^schedule = never/schedule = always/' "$dir/A.ini"
 cpu0=$(cpu_ticks "${pids[0]}")/$(cpu_ticks "${pids[1]}")
 if [ -n "${OX_PERF:-}" ]; then # OX_PERF=FILE: perf record both daemons during the drain
-  perf record -q -F ${OX_PERF_HZ:-999} -g -p "${pids[0]},${pids[1]}" -o "$OX_PERF.$label" 2>/dev/null & perf_pid=$!
+  perf record -q -F ${OX_PERF_HZ:-999} ${OX_PERF_CG:--g} -p "${pids[${OX_PERF_PID:-0}]},${pids[1]}" -o "$OX_PERF.$label" 2>/dev/null & perf_pid=$!
   sleep 0.5
 fi
 if [ -n "${OX_STRACE:-}" ]; then # OX_STRACE=PREFIX: syscall counts of A and B during the drain

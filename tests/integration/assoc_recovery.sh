@@ -16,9 +16,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+free_port() { "${OX_SRC:?}/scripts/free-port"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 size=10000000 ck=30720 win=5
 

@@ -38,7 +38,7 @@ fail() {
   done
   exit 1
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() { "${OX_SRC:?}/scripts/free-port"; }
 rnd_ms() { echo $(( $1 + RANDOM % ($2 - $1 + 1) )); }   # MIN MAX -> milliseconds
 msleep() { sleep "$(( $1 / 1000 )).$(printf %03d $(( $1 % 1000 )))"; }
 pa=$(free_port); pb=$(free_port)

@@ -19,7 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; for s in A B; do echo "--- events $s:"; cut -c1-400 "$dir/$s/events.jsonl" 2>/dev/null; done; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() { "$SRC/scripts/free-port"; }
 pa=$(free_port); pb=$(free_port)
 
 # mkcfg SITE PORT PRMD PEERNAME PEERPORT PEERPRMD MYPW PEERPW [extra connector lines]

@@ -24,7 +24,7 @@ fail() {
   for s in $sites; do echo "--- events $s:"; cut -c1-400 "$dir/$s/events.jsonl" 2>/dev/null || true; done
   exit 1
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() { "${OX_SRC:?}/scripts/free-port"; }
 pa=$(free_port); pb=$(free_port); pc=$(free_port); pdown=$(free_port)
 [ "$pa" != "$pb" ] && [ "$pb" != "$pc" ] && [ "$pa" != "$pc" ] || fail "free ports collided"
 

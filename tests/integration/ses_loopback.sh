@@ -18,7 +18,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$("$OX_SRC/scripts/free-port")
 pcap=$work/ses.pcap
 cap_pid=$("$OX_SRC/scripts/capture" start "$pcap" "$port")
 timeout 60 "$tool" "$port" | tee "$work/tool.log"

@@ -28,7 +28,7 @@ _ox_cleanup() {
 }
 trap _ox_cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() { "$SRC/scripts/free-port"; }
 
 fail() {
   echo "FAIL: $*"
