@@ -145,8 +145,9 @@ void ox_daemon_commit_now(ox_daemon *d)
     bool ok = ox_queue_hold_commit(d->mta.q) == 0;
     if (!ok) {
         ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_QUEUE_RECOVERED, NULL,
-                      "queue commit failed (%s); the transfers of this moment are not "
-                      "confirmed and their senders will send them again; check the disk",
+                      "queue commit failed (%s); the transfers and submissions of this "
+                      "moment are not acknowledged and their senders will send them again; "
+                      "check the disk",
                       ox_queue_errmsg(d->mta.q));
         ox_queue_batch_abort(d->mta.q);
     }
