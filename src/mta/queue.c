@@ -120,12 +120,12 @@ static const char *const q_sql_text[S_COUNT] = {
 };
 
 /* Measured with bench/mta_throughput.sh (docs/BENCH.md): the default 2 MB page cache made
- * the sender re-read each queued message page by page (25 preads a message); mmap serves
- * reads of the database file without a system call. Not temp_store=MEMORY: it keeps the
- * savepoint journal in 1 KB pieces that SQLite walks from the first on every statement's
- * release (see SQLITE_CONFIG_STMTJRNL_SPILL below). */
+ * the sender re-read each queued message page by page (25 preads a message); statement and
+ * savepoint journals in temporary files cost the sender 20 pwrites a message inside a
+ * hold; mmap serves reads of the database file without a system call. */
 static const char q_tuning[] = "PRAGMA foreign_keys=ON;"
                                "PRAGMA cache_size=-65536;"    /* KiB: 64 MB at most */
+                               "PRAGMA temp_store=MEMORY;"    /* journals of savepoints too */
                                "PRAGMA mmap_size=268435456;"; /* 256 MB of address space */
 
 static const char q_schema[] =
@@ -591,13 +591,10 @@ int ox_queue_open(const ox_queue_config *cfg, uint64_t now_ms, ox_queue **out,
     if (rc == 0) {
         int flags =
             q->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-        /* Savepoint journals stay in memory up to 4 MB, in one 4 MB piece (the first open
-         * in the process sets it; SQLite refuses it later, harmlessly). A daemon's hold
-         * nests a savepoint per operation, and each statement's release cuts the journal
-         * back by walking its pieces from the first: in SQLite's 1 KB pieces
-         * (temp_store=MEMORY) the walk cost the receiver ~60 of its ~250 us a message;
-         * spilled to a file past the default 64 KB it cost the sender 20 pwrites a
-         * message. */
+        /* Savepoint journals stay in memory up to 4 MB (the first open in the process sets
+         * it; SQLite refuses it later, harmlessly). A daemon's hold nests a savepoint per
+         * operation; past SQLite's default of 64 KB the journal went to a temporary file
+         * and cost the sender 20 pwrites a message (bench/mta_throughput.sh). */
         (void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20);
         if (sqlite3_open_v2(cfg->path, &q->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
             rc = q->db ? q_sqlerr(q, cfg->path)
