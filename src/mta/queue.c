@@ -120,9 +120,12 @@ static const char *const q_sql_text[S_COUNT] = {
 };
 
 /* Measured with bench/mta_throughput.sh (docs/BENCH.md): the default 2 MB page cache made
- * the sender re-read each queued message page by page (25 preads a message); statement and
- * savepoint journals in temporary files cost the sender 20 pwrites a message inside a
- * hold; mmap serves reads of the database file without a system call. */
+ * the sender re-read each queued message page by page (25 preads a message); savepoint
+ * journals in temporary files cost the sender 20 pwrites a message inside a hold, and with
+ * files past a 4 MB in-memory part the flapping-link test ran up to 6 times slower; mmap serves
+ * reads of the database file without a system call. Known cost of temp_store=MEMORY: SQLite
+ * keeps the journal in 1 KB pieces and walks them from the first on each statement's
+ * release (~60 of the receiver's ~250 us a message; docs/BENCH.md). */
 static const char q_tuning[] = "PRAGMA foreign_keys=ON;"
                                "PRAGMA cache_size=-65536;"    /* KiB: 64 MB at most */
                                "PRAGMA temp_store=MEMORY;"    /* journals of savepoints too */
@@ -591,11 +594,6 @@ int ox_queue_open(const ox_queue_config *cfg, uint64_t now_ms, ox_queue **out,
     if (rc == 0) {
         int flags =
             q->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-        /* Savepoint journals stay in memory up to 4 MB (the first open in the process sets
-         * it; SQLite refuses it later, harmlessly). A daemon's hold nests a savepoint per
-         * operation; past SQLite's default of 64 KB the journal went to a temporary file
-         * and cost the sender 20 pwrites a message (bench/mta_throughput.sh). */
-        (void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20);
         if (sqlite3_open_v2(cfg->path, &q->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
             rc = q->db ? q_sqlerr(q, cfg->path)
                        : q_fail(q, OX_E_NOMEM, "%s: out of memory", cfg->path);
