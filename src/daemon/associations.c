@@ -672,14 +672,13 @@ void ox_conn_pump(conn *c)
             ox_daemon_hold(d); /* inside the turn's transaction: no lock round per query */
             ox_queue_due due[1];
             size_t n = 0;
-            if (ox_queue_due_for(d->mta.q, k->name, now_wall(), due, 1, &n) == 0) {
-                if (n && ox_assoc_turn_please(
-                             &c->m, due[0].priority == OX_QUEUE_PRIO_URGENT ? 2 : 0, &out) == 0) {
-                    c->asked_turn = true;
-                    ox_event_ctx x = ox_conn_event_ctx(c);
-                    ox_event_emit(&d->log, now_wall(), OX_EV_TURN_PLEASE, &x,
-                                  "asked %s for the turn: mail is waiting", c->lt->peer);
-                }
+            if (ox_queue_due_for(d->mta.q, k->name, now_wall(), due, 1, &n) == 0 && n &&
+                ox_assoc_turn_please(&c->m, due[0].priority == OX_QUEUE_PRIO_URGENT ? 2 : 0,
+                                     &out) == 0) {
+                c->asked_turn = true;
+                ox_event_ctx x = ox_conn_event_ctx(c);
+                ox_event_emit(&d->log, now_wall(), OX_EV_TURN_PLEASE, &x,
+                              "asked %s for the turn: mail is waiting", c->lt->peer);
             }
         }
     }

@@ -307,7 +307,7 @@ int q_op_end(ox_queue *q, int rc)
         return rc ? rc : r2;
     }
     if (rc == 0) {
-        bool sync = q->must_sync || q->removed.len;
+        bool sync = ox_queue_needs_sync(q);
         q->must_sync = false;
         rc = q_dir_sync(q);
         if (rc == 0)
