@@ -46,6 +46,7 @@ typedef struct ox_mta {
     /* Files were written into the mailbox since the last sync: ox_mta_run makes them
      * durable with one syncfs before its commit, not an fsync per file and directory. */
     bool mailbox_dirty;
+    bool last_queued; /* the last store put a message into the queue (not delivered at arrival) */
     char known_dir[OX_CFG_PATH_MAX + 200]; /* exists: no mkdir for the next file there */
 } ox_mta;
 
@@ -100,6 +101,14 @@ int ox_mta_rx_end(ox_mta_rx *rx, const char *source, uint64_t now_ms, char *mtsi
                   char *err, size_t err_cap);
 /* Discards what was fed (no file, no row) and frees |rx|. NULL-safe. */
 void ox_mta_rx_cancel(ox_mta_rx *rx);
+
+/* Makes every mailbox file written since the last call durable (data, inode, directory
+ * entry): one syncfs of the mailbox's file system. Whoever commits the queue rows that record
+ * deliveries, or acknowledges a message delivered at arrival, calls it first. Returns 0 or
+ * OX_E_IO (the files stay; their deliveries must not be acknowledged). */
+int ox_mta_sync_mailboxes(ox_mta *m);
+/* Files were written since the last ox_mta_sync_mailboxes. */
+bool ox_mta_mailbox_dirty(const ox_mta *m);
 
 /* Does the work that is due at |now_ms|: local deliveries, expiries, non-routable recipients,
  * reports, purging. *next_ms receives the earliest time anything in the queue is due

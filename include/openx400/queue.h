@@ -182,6 +182,9 @@ int ox_queue_content_write(ox_queue_writer *w, ox_span data);
 /* Frees the buffer, removes the file and releases the writer (any state). NULL-safe,
  * idempotent. */
 void ox_queue_content_discard(ox_queue_writer *w);
+/* The content written so far, if it is all in memory (not past cfg.inline_max, no error):
+ * true and *out set (valid until the next write or the discard); false otherwise. */
+bool ox_queue_content_in_memory(const ox_queue_writer *w, ox_span *out);
 
 /* A content being read. Caller storage; fields are private. */
 typedef struct ox_queue_reader {
@@ -360,6 +363,22 @@ int ox_queue_history_add(ox_queue *q, int64_t msg_id, uint64_t now_ms, int event
 int ox_queue_history_foreach(ox_queue *q, const char *mts_id,
                              int (*fn)(void *ctx, uint64_t time_ms, int event_id, const char *text),
                              void *ctx);
+
+/* One history line of a message that never entered the queue. */
+typedef struct ox_queue_line {
+    int event_id;
+    const char *text; /* cut at OX_QUEUE_ERRTEXT_MAX */
+} ox_queue_line;
+
+/* Remembers a message that was delivered as it arrived and so never entered the queue (see
+ * ox_mta_store_decoded): its MTS identifier joins those of purged messages, so a resend is
+ * recognised and dropped, and its |n| history lines are kept for track (both forgotten like a
+ * purged message's). Its durability is the caller's: the deliveries it records must be on
+ * disk before this commits; the commit itself needs no fsync (a lost row means a resend that
+ * rewrites the same mailbox file). Returns 0, OX_QUEUE_DUPLICATE (the identifier is known:
+ * nothing written), OX_E_ARG, OX_E_LIMIT, OX_E_STATE (read_only) or OX_E_IO. */
+int ox_queue_note_delivered(ox_queue *q, const char *mts_id, uint64_t now_ms,
+                            const ox_queue_line *lines, size_t n);
 
 /* ---- Removal and quarantine ---- */
 

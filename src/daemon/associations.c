@@ -785,15 +785,21 @@ static void on_assoc_event(conn *c, const ox_assoc_ev *ev, ox_buf *out)
             snprintf(err, sizeof(err), "a transfer ended that never began");
         c->rx = NULL;
         if (rc == 0 || rc == OX_QUEUE_DUPLICATE) {
-            /* Confirmed only once it is durable: after the turn's commit. */
+            /* Confirmed only once it is durable: after the turn's commit (or, delivered at
+             * arrival, the mailbox's sync). */
             if (ox_daemon_after_commit(d, ox_conn_confirm_held, c)) {
                 c->refs++;
-            } else {
+            } else if (ox_mta_sync_mailboxes(&d->mta) == 0) {
                 ox_assoc_transfer_confirm(&c->m, out);
                 c->lt->msgs_in++;
                 c->lt->state = OX_LTAB_IDLE;
+            } else {
+                ox_assoc_abort(&c->m, OX_RTSE_AB_TEMPORARY_PROBLEM, out);
+                ox_conn_close(c, "the mailbox could not be made durable");
+                break;
             }
-            ox_daemon_kick(d);
+            if (d->mta.last_queued)
+                ox_daemon_kick(d);
         } else {
             x.msgid = id;
             ox_event_emit(&d->log, now, OX_EV_PROTOCOL_ERROR, &x,

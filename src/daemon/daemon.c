@@ -136,22 +136,9 @@ bool ox_daemon_hold(ox_daemon *d)
     return true;
 }
 
-void ox_daemon_commit_now(ox_daemon *d)
+/* Runs the acknowledgements waiting for this moment's work to be durable. */
+static void acknowledge(ox_daemon *d, bool ok)
 {
-    if (!d->holding)
-        return;
-    d->holding = false;
-    uv_timer_stop(&d->lazy_commit);
-    bool ok = ox_queue_hold_commit(d->mta.q) == 0;
-    if (!ok) {
-        ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_QUEUE_RECOVERED, NULL,
-                      "queue commit failed (%s); the transfers and submissions of this "
-                      "moment are not acknowledged and their senders will send them again; "
-                      "check the disk",
-                      ox_queue_errmsg(d->mta.q));
-        ox_queue_batch_abort(d->mta.q);
-    }
-    /* Acknowledgements go out only now that what they acknowledge is on disk. */
     size_t n = d->n_after;
     struct ox_after_commit *list = d->after;
     d->after = NULL;
@@ -159,6 +146,31 @@ void ox_daemon_commit_now(ox_daemon *d)
     for (size_t i = 0; i < n; i++)
         list[i].fn(list[i].ctx, ok);
     free(list);
+}
+
+static void commit_failed(ox_daemon *d, const char *what)
+{
+    ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_QUEUE_RECOVERED, NULL,
+                  "%s failed (%s); the transfers and submissions of this moment are not "
+                  "acknowledged and their senders will send them again; check the disk",
+                  what, what[0] == 'q' ? ox_queue_errmsg(d->mta.q) : "syncfs");
+    ox_queue_batch_abort(d->mta.q);
+}
+
+void ox_daemon_commit_now(ox_daemon *d)
+{
+    if (!d->holding)
+        return;
+    d->holding = false;
+    uv_timer_stop(&d->lazy_commit);
+    /* Mailbox files before the rows that record their deliveries. */
+    bool ok = ox_mta_sync_mailboxes(&d->mta) == 0;
+    if (!ok)
+        commit_failed(d, "making the mailbox durable");
+    else if (!(ok = ox_queue_hold_commit(d->mta.q) == 0))
+        commit_failed(d, "queue commit");
+    /* Acknowledgements go out only now that what they acknowledge is on disk. */
+    acknowledge(d, ok);
 }
 
 bool ox_daemon_after_commit(ox_daemon *d, ox_commit_cb fn, void *ctx)
@@ -196,9 +208,24 @@ static void on_turn_end(uv_check_t *h)
     if (!d->holding)
         return;
     uint64_t age = uv_now(d->loop) - d->hold_since;
-    if (d->n_after || d->stopping || ox_queue_needs_sync(d->mta.q) || age >= LAZY_COMMIT_MS)
+    if (d->stopping || ox_queue_needs_sync(d->mta.q) || age >= LAZY_COMMIT_MS) {
         ox_daemon_commit_now(d);
-    else if (!uv_is_active((uv_handle_t *)&d->lazy_commit))
+        return;
+    }
+    if (d->n_after) {
+        /* Nothing stored in the queue waits for them: the acknowledgements are of messages
+         * delivered at arrival (durable once their mailbox files are) or of resends already
+         * held; the hold of marks may stay open. */
+        if (ox_mta_sync_mailboxes(&d->mta) != 0) {
+            d->holding = false;
+            uv_timer_stop(&d->lazy_commit);
+            commit_failed(d, "making the mailbox durable");
+            acknowledge(d, false);
+            return;
+        }
+        acknowledge(d, true);
+    }
+    if (d->holding && !uv_is_active((uv_handle_t *)&d->lazy_commit))
         uv_timer_start(&d->lazy_commit, on_lazy_commit, LAZY_COMMIT_MS - age, 0);
 }
 

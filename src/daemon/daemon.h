@@ -89,9 +89,11 @@ void ox_daemon_connectors_text(ox_daemon *d, char *out, size_t cap);
  * once. */
 bool ox_daemon_hold(ox_daemon *d);
 void ox_daemon_commit_now(ox_daemon *d);
-/* Calls |fn|(|ctx|, ok) once the hold is committed (ok) or its commit failed: the place to
- * acknowledge what the hold stored. Returns false when nothing is held (the store already
- * committed by itself): acknowledge at once. */
+/* Calls |fn|(|ctx|, ok) once what the turn did is durable (ok) or failed: at the turn's end,
+ * after the hold's commit if it stored a message, else after the mailbox's sync alone
+ * (messages delivered at arrival, resends; the hold of marks stays open). The place to
+ * acknowledge. Returns false when nothing is held (the store already committed by itself):
+ * sync the mailbox (ox_mta_sync_mailboxes) and acknowledge at once. */
 bool ox_daemon_after_commit(ox_daemon *d, ox_commit_cb fn, void *ctx);
 /* associations.c: the hold was committed (ok) or failed: confirm or abort. */
 void ox_conn_confirm_held(void *held, bool ok);

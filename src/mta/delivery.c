@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* Keeps [A-Za-z0-9.-], maps '=' to '-' and each run of anything else to one '_'; never empty
@@ -72,6 +73,11 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
+bool ox_mta_mailbox_dirty(const ox_mta *m)
+{
+    return m->mailbox_dirty;
+}
+
 int ox_mta_sync_mailboxes(ox_mta *m)
 {
     if (!m->mailbox_dirty)
@@ -86,15 +92,23 @@ int ox_mta_sync_mailboxes(ox_mta *m)
     return rc;
 }
 
-int ox_mta_deliver_file(ox_mta *m, int64_t msg_id, const char *mts_text, const char *rcpt_text,
-                        uint32_t index, char *path_out, size_t path_cap, char *err, size_t cap)
+/* A mailbox file being written: the temporary, then renamed to its final name. */
+typedef struct mailbox_file {
+    int fd;
+    char tmp[OX_CFG_PATH_MAX + 400];
+} mailbox_file;
+
+/* Names the file (into path_out) and creates its temporary, making the recipient's directory
+ * on first use. */
+static int mailbox_create(ox_mta *m, mailbox_file *f, const char *mts_text, const char *rcpt_text,
+                          uint32_t index, char *path_out, size_t path_cap, char *err, size_t cap)
 {
-    char who[160], id[160], dir[OX_CFG_PATH_MAX + 200], tmp[OX_CFG_PATH_MAX + 400];
+    char who[160], id[160], dir[OX_CFG_PATH_MAX + 200];
     ox_mta_safe_name(rcpt_text, who, sizeof(who));
     ox_mta_safe_name(mts_text, id, sizeof(id));
     snprintf(dir, sizeof(dir), "%s/%s", m->cfg->mailbox_dir, who);
     snprintf(path_out, path_cap, "%s/%s.%u.p1", dir, id, (unsigned)index);
-    snprintf(tmp, sizeof(tmp), "%s/.tmp.%s.%u", dir, id, (unsigned)index);
+    snprintf(f->tmp, sizeof(f->tmp), "%s/.tmp.%s.%u", dir, id, (unsigned)index);
     if (strcmp(dir, m->known_dir) != 0) {
         if (mkdir_p(dir) != 0) {
             snprintf(err, cap, "cannot create mailbox directory %s: %s", dir, strerror(errno));
@@ -102,15 +116,40 @@ int ox_mta_deliver_file(ox_mta *m, int64_t msg_id, const char *mts_text, const c
         }
         snprintf(m->known_dir, sizeof(m->known_dir), "%s", dir);
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0 && errno == ENOENT && mkdir_p(dir) == 0) /* removed behind our back */
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0) {
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (f->fd < 0 && errno == ENOENT && mkdir_p(dir) == 0) /* removed behind our back */
+        f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (f->fd < 0) {
         m->known_dir[0] = '\0';
-        snprintf(err, cap, "cannot create %s: %s", tmp, strerror(errno));
+        snprintf(err, cap, "cannot create %s: %s", f->tmp, strerror(errno));
         return OX_E_IO;
     }
-    int rc = 0;
+    return 0;
+}
+
+/* Closes and renames the file into place (rc == 0), or removes it. */
+static int mailbox_finish(ox_mta *m, mailbox_file *f, int rc, const char *path, char *err,
+                          size_t cap)
+{
+    if (close(f->fd) != 0)
+        rc = OX_E_IO;
+    if (rc == 0 && rename(f->tmp, path) != 0)
+        rc = OX_E_IO;
+    m->mailbox_dirty = true; /* durable at the next ox_mta_sync_mailboxes, before a commit */
+    if (rc) {
+        snprintf(err, cap, "writing %s failed: %s", path, strerror(errno));
+        unlink(f->tmp);
+    }
+    return rc;
+}
+
+int ox_mta_deliver_file(ox_mta *m, int64_t msg_id, const char *mts_text, const char *rcpt_text,
+                        uint32_t index, char *path_out, size_t path_cap, char *err, size_t cap)
+{
+    mailbox_file f;
+    int rc = mailbox_create(m, &f, mts_text, rcpt_text, index, path_out, path_cap, err, cap);
+    if (rc)
+        return rc;
     ox_buf env;
     ox_buf_init(&env, NULL, NULL, 0);
     if (ox_queue_get_envelope(m->q, msg_id, &env) != 0)
@@ -128,23 +167,40 @@ int ox_mta_deliver_file(ox_mta *m, int64_t msg_id, const char *mts_text, const c
                     rc = OX_E_IO, errno = ENOMEM;
                 p = env.p, n = env.len;
             }
-            if (rc == 0 && write_all(fd, p, n) != 0)
+            if (rc == 0 && write_all(f.fd, p, n) != 0)
                 rc = OX_E_IO;
             env.len = 0;
         }
         ox_queue_content_close(&r);
     }
-    if (rc == 0 && env.len && write_all(fd, env.p, env.len) != 0) /* no content */
+    if (rc == 0 && env.len && write_all(f.fd, env.p, env.len) != 0) /* no content */
         rc = OX_E_IO;
     ox_buf_free(&env);
-    if (close(fd) != 0)
+    return mailbox_finish(m, &f, rc, path_out, err, cap);
+}
+
+int ox_mta_deliver_octets(ox_mta *m, const char *mts_text, const char *rcpt_text, uint32_t index,
+                          ox_span envelope, ox_span content, char *path_out, size_t path_cap,
+                          char *err, size_t cap)
+{
+    mailbox_file f;
+    int rc = mailbox_create(m, &f, mts_text, rcpt_text, index, path_out, path_cap, err, cap);
+    if (rc)
+        return rc;
+    struct iovec iov[2] = {{(void *)envelope.p, envelope.len}, {(void *)content.p, content.len}};
+    size_t want = envelope.len + content.len;
+    ssize_t w = writev(f.fd, iov, 2);
+    if (w >= 0 && (size_t)w < want) { /* a short write: the rest one piece at a time */
+        size_t done = (size_t)w;
+        if (done < envelope.len)
+            rc = write_all(f.fd, envelope.p + done, envelope.len - done) != 0 ||
+                         write_all(f.fd, content.p, content.len) != 0
+                     ? OX_E_IO
+                     : 0;
+        else
+            rc = write_all(f.fd, content.p + (done - envelope.len), want - done) != 0 ? OX_E_IO : 0;
+    } else if (w < 0) {
         rc = OX_E_IO;
-    if (rc == 0 && rename(tmp, path_out) != 0)
-        rc = OX_E_IO;
-    m->mailbox_dirty = true; /* durable at the run's ox_mta_sync_mailboxes, before its commit */
-    if (rc) {
-        snprintf(err, cap, "writing %s failed: %s", path_out, strerror(errno));
-        unlink(tmp);
     }
-    return rc;
+    return mailbox_finish(m, &f, rc, path_out, err, cap);
 }

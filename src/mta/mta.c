@@ -153,6 +153,71 @@ int ox_mta_store(ox_mta *m, ox_span apdu, const char *source, uint64_t now_ms, c
                                 err_cap);
 }
 
+/* Delivery at arrival: a message whose every recipient is local, that asks for no delivery
+ * report, is not deferred and whose content is in memory is written into the mailbox as it
+ * arrives and never enters the queue; the queue only remembers its MTS identifier (a resend
+ * is dropped) and its history. The mailbox file is its durable copy: the daemon makes it
+ * durable (ox_mta_sync_mailboxes) before it acknowledges the transfer. This saves the queue's
+ * insert, the engine run that would deliver it, and the purge: most of the receiver's work
+ * (docs/BENCH.md). Returns 0 (delivered), OX_E_AGAIN (not delivered: queue it, the engine
+ * will deliver or retry), or an error of the queue (the files stay and a resend rewrites
+ * them). */
+static int deliver_at_arrival(ox_mta *m, const ox_queue_msg_in *in, ox_span content,
+                              uint64_t apdu_len, uint64_t now_ms, char *err, size_t err_cap)
+{
+    int64_t old;
+    for (size_t i = 0; i < in->n_rcpts; i++)
+        if (strcmp(in->rcpts[i].connector, OX_MTA_LOCAL) != 0 ||
+            (in->rcpts[i].report_flags & (OX_P1_PRI_ORIG_REPORT | OX_P1_PRI_MTA_REPORT)))
+            return OX_E_AGAIN;
+    if (ox_queue_find_mts_id(m->q, in->mts_id, &old) != OX_E_NOTFOUND)
+        return OX_E_AGAIN; /* a resend (or a queue error): the queue's insert says which */
+    size_t n = in->n_rcpts;
+    ox_queue_line *lines = calloc(n + 1, sizeof(*lines));
+    char(*texts)[OX_QUEUE_ERRTEXT_MAX + 1] = calloc(n + 1, sizeof(*texts));
+    char(*paths)[OX_CFG_PATH_MAX + 400] = calloc(n, sizeof(*paths));
+    int rc = lines && texts && paths ? 0 : OX_E_NOMEM;
+    if (rc)
+        snprintf(err, err_cap, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char why[400];
+        if (ox_mta_deliver_octets(m, in->mts_id, in->rcpts[i].address, (uint32_t)i, in->envelope,
+                                  content, paths[i], sizeof(paths[i]), why, sizeof(why)) != 0)
+            rc = OX_E_AGAIN; /* the queue's engine retries it and says why */
+    }
+    if (rc == 0) {
+        snprintf(texts[0], sizeof(texts[0]),
+                 "received from %s: %zu recipient(s), %zu content bytes; delivered at arrival",
+                 in->source, n, content.len);
+        lines[0] = (ox_queue_line){0, texts[0]};
+        for (size_t i = 0; i < n; i++) {
+            snprintf(texts[i + 1], sizeof(texts[i + 1]), "rcpt %zu %s: delivered in %s", i,
+                     in->rcpts[i].address, paths[i]);
+            lines[i + 1] = (ox_queue_line){OX_EV_MSG_DELIVERED, texts[i + 1]};
+        }
+        rc = ox_queue_note_delivered(m->q, in->mts_id, now_ms, lines, n + 1);
+        if (rc && rc != OX_QUEUE_DUPLICATE)
+            snprintf(err, err_cap, "queue: %s", ox_queue_errmsg(m->q));
+    }
+    if (rc == 0) {
+        ox_event_ctx ctx = {.msgid = in->mts_id,
+                            .peer = strcmp(in->source, "local") ? in->source : NULL};
+        ox_event_emit(m->log, now_ms, OX_EV_MSG_RECEIVED, &ctx,
+                      "message %s from %s for %zu recipient(s), %zu octets, delivered at arrival",
+                      in->mts_id, in->source, n, (size_t)apdu_len);
+        for (size_t i = 0; i < n; i++)
+            ox_event_emit(m->log, now_ms, OX_EV_MSG_DELIVERED, &ctx,
+                          "message %s delivered to %s in %s", in->mts_id, in->rcpts[i].address,
+                          paths[i]);
+        m->received++;
+        m->delivered += n;
+    }
+    free(lines);
+    free(texts);
+    free(paths);
+    return rc;
+}
+
 int ox_mta_store_decoded(ox_mta *m, ox_p1_apdu *ap, ox_queue_writer *content, uint64_t apdu_len,
                          const char *source, uint64_t now_ms, char *mtsid, size_t mtsid_cap,
                          char *err, size_t err_cap)
@@ -173,6 +238,9 @@ int ox_mta_store_decoded(ox_mta *m, ox_p1_apdu *ap, ox_queue_writer *content, ui
     ox_queue_writer w;
     ox_queue_writer *wp = &w;
     bool have_writer = false;
+    bool at_arrival = false; /* may be delivered at arrival (deliver_at_arrival) */
+    bool delivered = false;  /* was: not queued */
+    m->last_queued = false;
 
     if (a.kind == OX_P1_APDU_REPORT) {
         ox_p1_report *r = &a.rep;
@@ -253,6 +321,7 @@ int ox_mta_store_decoded(ox_mta *m, ox_p1_apdu *ap, ox_queue_writer *content, ui
             };
             n++;
         }
+        at_arrival = !local && !msg->is_probe && !loop && first <= now_ms;
         if (rc == 0 && n == 0) {
             snprintf(err, err_cap, "message %s names no recipient this MTA is responsible for",
                      idtext);
@@ -277,6 +346,19 @@ int ox_mta_store_decoded(ox_mta *m, ox_p1_apdu *ap, ox_queue_writer *content, ui
         in.envelope = ox_buf_span(&env);
         in.rcpts = rin;
         in.n_rcpts = n;
+    }
+    ox_span body;
+    if (rc == 0 && at_arrival && ox_queue_content_in_memory(wp, &body)) {
+        rc = deliver_at_arrival(m, &in, body, apdu_len, now_ms, err, err_cap);
+        delivered = rc != OX_E_AGAIN;
+        if (delivered) {
+            ox_queue_content_discard(wp);
+            have_writer = false;
+        } else {
+            rc = 0;
+        }
+    }
+    if (rc == 0 && !delivered) {
         int64_t id;
         have_writer = false; /* insert takes the writer whatever happens */
         rc = ox_queue_insert(m->q, &in, now_ms, &id);
@@ -292,6 +374,7 @@ int ox_mta_store_decoded(ox_mta *m, ox_p1_apdu *ap, ox_queue_writer *content, ui
                 m->submitted++;
             else
                 m->received++;
+            m->last_queued = true;
         } else if (rc == OX_QUEUE_DUPLICATE) {
             ox_event_ctx ctx = {.msgid = idtext, .peer = source};
             ox_event_emit(m->log, now_ms, OX_EV_DUPLICATE_IGNORED, &ctx,
@@ -301,7 +384,7 @@ int ox_mta_store_decoded(ox_mta *m, ox_p1_apdu *ap, ox_queue_writer *content, ui
         } else {
             snprintf(err, err_cap, "queue: %s", ox_queue_errmsg(m->q));
         }
-    } else if (rc != OX_E_PEER) {
+    } else if (rc != OX_E_PEER && !delivered) {
         snprintf(err, err_cap, "cannot encode the envelope (%s)", ox_strerror(rc));
     }
     if (have_writer)

@@ -10,10 +10,9 @@ void ox_mta_safe_name(const char *in, char *out, size_t cap);
  * Returns 0 or OX_E_IO (|err| says what). */
 int ox_mta_deliver_file(ox_mta *m, int64_t msg_id, const char *mts_text, const char *rcpt_text,
                         uint32_t index, char *path_out, size_t path_cap, char *err, size_t cap);
-
-/* Makes every mailbox file written since the last call durable (data, inode, directory
- * entry): one syncfs of the mailbox's file system, before the commit that records those
- * deliveries. Returns 0 or OX_E_IO. */
-int ox_mta_sync_mailboxes(ox_mta *m);
+/* The same from octets in memory: |envelope| then |content| (delivery at arrival). */
+int ox_mta_deliver_octets(ox_mta *m, const char *mts_text, const char *rcpt_text, uint32_t index,
+                          ox_span envelope, ox_span content, char *path_out, size_t path_cap,
+                          char *err, size_t cap);
 
 #endif

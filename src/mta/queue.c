@@ -104,6 +104,9 @@ static const char *const q_sql_text[S_COUNT] = {
     [S_FINISHED_ID] = "SELECT id, mts_id, content_ref FROM msg m WHERE id=?1 AND NOT EXISTS "
                       "(SELECT 1 FROM rcpt r WHERE r.msg_id=m.id AND r.state NOT IN (2,5))",
     [S_SEEN_ADD] = "INSERT OR REPLACE INTO seen(mts_id, msg_id, purged) VALUES(?,?,?)",
+    [S_SEEN_NEW] = "INSERT INTO seen(mts_id, msg_id, purged) VALUES(?1, 0, ?2)",
+    [S_HIST_TEXT] = "INSERT INTO history(msg_id, mts_id, time, event, text) "
+                    "VALUES(0, ?1, ?2, ?3, ?4)",
     [S_DEL_RCPT] = "DELETE FROM rcpt WHERE msg_id=?",
     [S_DEL_MSG] = "DELETE FROM msg WHERE id=?",
     [S_OLD_SEEN] = "SELECT mts_id FROM seen WHERE purged<? LIMIT 1",

@@ -130,6 +130,14 @@ void ox_queue_content_discard(ox_queue_writer *w)
         (void)unlinkat(w->q->dir_fd, tmp, 0);
 }
 
+bool ox_queue_content_in_memory(const ox_queue_writer *w, ox_span *out)
+{
+    if (!w || !w->q || w->finished || w->err || w->fd >= 0)
+        return false;
+    *out = ox_buf_span(&w->inl);
+    return true;
+}
+
 int q_content_finish(ox_queue_writer *w, bool *in_db)
 {
     ox_queue *q = w->q;

@@ -48,6 +48,8 @@ typedef enum q_sql {
     S_FINISHED,
     S_FINISHED_ID,
     S_SEEN_ADD,
+    S_SEEN_NEW,
+    S_HIST_TEXT,
     S_DEL_RCPT,
     S_DEL_MSG,
     S_OLD_SEEN,

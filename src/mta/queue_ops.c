@@ -634,6 +634,45 @@ int ox_queue_history_foreach(ox_queue *q, const char *mts_id,
     return rc;
 }
 
+static int q_note_rows(ox_queue *q, const char *mts_id, uint64_t now_ms, const ox_queue_line *lines,
+                       size_t n)
+{
+    sqlite3_stmt *st = q_stmt(q, S_SEEN_NEW);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_text(st, 1, mts_id, -1, SQLITE_STATIC);
+    q_bind_u64(st, 2, now_ms);
+    int rc = q_step_done(q, st, "note delivered");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (!(st = q_stmt(q, S_HIST_TEXT)))
+            return OX_E_IO;
+        sqlite3_bind_text(st, 1, mts_id, -1, SQLITE_STATIC);
+        q_bind_u64(st, 2, now_ms);
+        sqlite3_bind_int(st, 3, lines[i].event_id);
+        q_bind_text(st, 4, lines[i].text ? lines[i].text : "", OX_QUEUE_ERRTEXT_MAX);
+        rc = q_step_done(q, st, "history");
+    }
+    return rc;
+}
+
+int ox_queue_note_delivered(ox_queue *q, const char *mts_id, uint64_t now_ms,
+                            const ox_queue_line *lines, size_t n)
+{
+    if (!q || !mts_id || !mts_id[0] || (n && !lines))
+        return OX_E_ARG;
+    if (!q_text_ok(mts_id, OX_QUEUE_MTS_ID_MAX))
+        return q_fail(q, OX_E_LIMIT, "note delivered: MTS identifier above its limit");
+    int64_t old;
+    int rc = ox_queue_find_mts_id(q, mts_id, &old);
+    if (rc == 0)
+        return OX_QUEUE_DUPLICATE;
+    if (rc != OX_E_NOTFOUND)
+        return rc;
+    if ((rc = q_op_begin(q)) != 0)
+        return rc;
+    return q_op_end(q, q_note_rows(q, mts_id, now_ms, lines, n));
+}
+
 /* ---- purge ---- */
 
 /* Removes the finished message that |st| (S_FINISHED or S_FINISHED_ID, bound) finds, if

@@ -11,11 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "test_mta_fixture.h"
 
-static void build(ox_buf *out, const char *to, bool dr)
+static void build_at(ox_buf *out, const char *to, bool dr, uint64_t now_ms)
 {
     const char *tos[] = {to};
     ox_mta_submission s = {.originator = "C=GB;A= ;P=SiteA;S=Alice",
@@ -28,10 +29,15 @@ static void build(ox_buf *out, const char *to, bool dr)
                            .delivery_report = dr};
     char err[256];
     ox_buf_init(out, NULL, NULL, 0);
-    int rc = ox_mta_build_submission(&s, T0, out, err, sizeof(err));
+    int rc = ox_mta_build_submission(&s, now_ms, out, err, sizeof(err));
     if (rc)
         fprintf(stderr, "%s\n", err);
     assert_int_equal(rc, 0);
+}
+
+static void build(ox_buf *out, const char *to, bool dr)
+{
+    build_at(out, to, dr, T0);
 }
 
 /* Files in <mbox>/<who>/ ending in .p1. */
@@ -110,6 +116,94 @@ static void test_duplicate_from_peer(void **state)
     ox_buf_free(&apdu);
 }
 
+static int history_lines(void *ctx, uint64_t t, int ev, const char *text)
+{
+    (void)t, (void)ev;
+    char *all = ctx;
+    size_t used = strlen(all);
+    snprintf(all + used, 2048 - used, "%s\n", text);
+    return 0;
+}
+
+/* A message from a peer for local recipients only, asking for no report, goes into the
+ * mailbox as it arrives and never into the queue; one that asks for a report is queued. */
+static void test_delivered_at_arrival(void **state)
+{
+    fixture *f = *state;
+    ox_buf apdu, with_dr;
+    build(&apdu, "C=GB;A= ;P=SiteA;S=Bob", false);
+    build_at(&with_dr, "C=GB;A= ;P=SiteA;S=Alice", true, T0 + 1); /* another MTS id */
+    char id[300], err[300];
+    assert_int_equal(
+        ox_mta_store(&f->mta, ox_buf_span(&apdu), "SITEB", T0, id, sizeof(id), err, sizeof(err)),
+        0);
+    assert_false(f->mta.last_queued);
+    assert_int_equal(count_files(f, bob), 1); /* before any engine run */
+    assert_true(ox_mta_mailbox_dirty(&f->mta));
+    assert_int_equal(ox_mta_sync_mailboxes(&f->mta), 0);
+    assert_false(ox_mta_mailbox_dirty(&f->mta));
+    assert_int_equal(f->mta.delivered, 1);
+    assert_int_equal(f->mta.received, 1);
+    int64_t qid = -1;
+    assert_int_equal(ox_queue_find_mts_id(f->mta.q, id, &qid), 0);
+    assert_int_equal(qid, 0); /* known, but never a queue row */
+    char all[2048] = "";
+    assert_int_equal(ox_queue_history_foreach(f->mta.q, id, history_lines, all), 0);
+    assert_non_null(strstr(all, "received from SITEB: 1 recipient(s)"));
+    assert_non_null(strstr(all, "delivered at arrival"));
+    assert_non_null(strstr(all, "rcpt 0 C=GB;A= ;P=SiteA;S=Bob: delivered in "));
+    /* a resend is dropped, the file stays one */
+    assert_int_equal(ox_mta_store(&f->mta, ox_buf_span(&apdu), "SITEB", T0 + 5, id, sizeof(id), err,
+                                  sizeof(err)),
+                     OX_QUEUE_DUPLICATE);
+    run(f, T0 + 10);
+    assert_int_equal(count_files(f, bob), 1);
+    assert_int_equal(f->mta.delivered, 1);
+
+    /* a delivery report wanted: queued, delivered by the engine with its report */
+    assert_int_equal(ox_mta_store(&f->mta, ox_buf_span(&with_dr), "SITEB", T0 + 20, id, sizeof(id),
+                                  err, sizeof(err)),
+                     0);
+    assert_true(f->mta.last_queued);
+    assert_int_equal(count_files(f, alice), 0);
+    run(f, T0 + 30);
+    assert_int_equal(count_files(f, alice), 2); /* the message and, Alice being its originator,
+                                                   its delivery report */
+    assert_int_equal(f->mta.reports, 1);
+    ox_buf_free(&apdu);
+    ox_buf_free(&with_dr);
+}
+
+/* The mailbox cannot take the file (the recipient's directory is a plain file): the message
+ * is queued instead, and the engine delivers it once the mailbox is mended. */
+static void test_arrival_falls_back_to_queue(void **state)
+{
+    fixture *f = *state;
+    ox_buf apdu;
+    build(&apdu, "C=GB;A= ;P=SiteA;S=Bob", false);
+    char path[300];
+    snprintf(path, sizeof(path), "%s/mbox", f->dir);
+    assert_int_equal(mkdir(path, 0750), 0);
+    snprintf(path, sizeof(path), "%s/mbox/%s", f->dir, bob);
+    FILE *blocker = fopen(path, "w");
+    assert_non_null(blocker);
+    fclose(blocker);
+    char id[300], err[300];
+    assert_int_equal(
+        ox_mta_store(&f->mta, ox_buf_span(&apdu), "SITEB", T0, id, sizeof(id), err, sizeof(err)),
+        0);
+    assert_true(f->mta.last_queued);
+    assert_int_equal(f->mta.delivered, 0);
+    uint64_t next;
+    assert_int_equal(ox_mta_run(&f->mta, T0 + 10, &next), 0); /* fails, retried later */
+    assert_int_equal(f->mta.delivered, 0);
+    assert_int_equal(unlink(path), 0);
+    run(f, T0 + 10 + 200 * 1000ull); /* past the transfer interval (120 s) */
+    assert_int_equal(count_files(f, bob), 1);
+    assert_int_equal(f->mta.delivered, 1);
+    ox_buf_free(&apdu);
+}
+
 static void test_loop_refused(void **state)
 {
     fixture *f = *state;
@@ -179,6 +273,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unrouted_gets_ndr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_from_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loop_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delivered_at_arrival, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_arrival_falls_back_to_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry_and_open_retries, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -718,6 +718,53 @@ static void test_purge_msg(void **state)
     assert_int_equal(ox_queue_purge_msg(NULL, a, 1, NULL), OX_E_ARG);
 }
 
+/* A message delivered at arrival never enters the queue: note_delivered remembers its id (a
+ * resend or a later insert is a duplicate) and its history, forgotten like a purged one's. */
+static void test_note_delivered(void **state)
+{
+    fx *f = *state;
+    ox_queue_line lines[] = {{0, "received from SITEB: delivered at arrival"},
+                             {203, "rcpt 0 Bob: delivered in /mbox/bob/x.0.p1"}};
+    assert_int_equal(ox_queue_note_delivered(f->q, "nd-a", 10, lines, 2), 0);
+    assert_false(ox_queue_needs_sync(f->q)); /* the mailbox file is the durable copy */
+    int64_t id = -1;
+    assert_int_equal(ox_queue_find_mts_id(f->q, "nd-a", &id), 0);
+    assert_int_equal(id, 0); /* never had a row */
+    assert_int_equal(ox_queue_note_delivered(f->q, "nd-a", 11, lines, 2), OX_QUEUE_DUPLICATE);
+    assert_int_equal(qt_insert(f->q, "nd-a", OX_QUEUE_PRIO_NORMAL, 12, 0, "c", 1, 5, &id),
+                     OX_QUEUE_DUPLICATE);
+    /* and the other way round: a queued id cannot be noted */
+    int64_t b;
+    assert_int_equal(qt_insert(f->q, "nd-b", OX_QUEUE_PRIO_NORMAL, 12, 0, "c", 1, 5, &b), 0);
+    assert_int_equal(ox_queue_note_delivered(f->q, "nd-b", 13, lines, 2), OX_QUEUE_DUPLICATE);
+    hist h = {0};
+    assert_int_equal(ox_queue_history_foreach(f->q, "nd-a", hist_cb, &h), 0);
+    assert_int_equal(h.n, 2);
+    assert_int_equal(h.event, 203);
+    assert_string_equal(h.last, "rcpt 0 Bob: delivered in /mbox/bob/x.0.p1");
+    /* inside a batch it goes with the batch */
+    assert_int_equal(ox_queue_batch_begin(f->q), 0);
+    assert_int_equal(ox_queue_note_delivered(f->q, "nd-c", 14, NULL, 0), 0);
+    assert_int_equal(ox_queue_batch_abort(f->q), 0);
+    assert_int_equal(ox_queue_find_mts_id(f->q, "nd-c", &id), OX_E_NOTFOUND);
+    /* survives a reopen; forgotten with the purged */
+    ox_queue_recovery rec;
+    reopen(f, &rec);
+    assert_int_equal(ox_queue_find_mts_id(f->q, "nd-a", &id), 0);
+    size_t n;
+    assert_int_equal(ox_queue_purge(f->q, 100, 11, &n), 0);
+    assert_int_equal(ox_queue_find_mts_id(f->q, "nd-a", &id), OX_E_NOTFOUND);
+    assert_int_equal(ox_queue_history_foreach(f->q, "nd-a", hist_cb, &h), OX_E_NOTFOUND);
+    /* arguments */
+    assert_int_equal(ox_queue_note_delivered(NULL, "x", 1, NULL, 0), OX_E_ARG);
+    assert_int_equal(ox_queue_note_delivered(f->q, "", 1, NULL, 0), OX_E_ARG);
+    assert_int_equal(ox_queue_note_delivered(f->q, "x", 1, NULL, 1), OX_E_ARG);
+    char big[OX_QUEUE_MTS_ID_MAX + 2];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(ox_queue_note_delivered(f->q, big, 1, NULL, 0), OX_E_LIMIT);
+}
+
 /* ---- batches ---- */
 
 static void test_batch(void **state)
@@ -1265,6 +1312,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expiry_and_next_due, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_and_purge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_msg, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_note_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_preserves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
