@@ -19,6 +19,7 @@
 /* Stop producing when this much is waiting for the socket. */
 #define OUT_HIGH_WATER  ((size_t)4 << 20)
 #define BIND_TIMEOUT_MS 30000
+#define TRY_WRITE_MAX   ((size_t)64 << 10)
 
 typedef struct write_req {
     uv_write_t w;
@@ -78,19 +79,40 @@ void ox_conn_flush(conn *c, ox_buf *out)
         ox_buf_reset(out);
         return;
     }
-    write_req *r = malloc(sizeof(*r) + out->len);
+    if (c->lt) {
+        c->lt->bytes_out += out->len;
+        c->lt->last_activity_ms = uv_now(c->d->loop);
+    }
+    /* A small output goes straight to the socket when nothing waits before it: a uv_write
+     * costs a request, a copy, a callback and an epoll_ctl per PDU (one per message on each
+     * side, docs/BENCH.md). Large outputs keep uv_write, whose completion moves a transfer
+     * on (on_written). */
+    size_t sent = 0;
+    if (out->len <= TRY_WRITE_MAX) {
+        uv_buf_t b = uv_buf_init((char *)out->p, (unsigned)out->len);
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (n > 0)
+            sent = (size_t)n;
+        else if (n != UV_EAGAIN && n != UV_ENOSYS) {
+            ox_buf_reset(out);
+            ox_conn_close(c, uv_strerror(n));
+            return;
+        }
+        if (sent == out->len) {
+            c->progress_ms = uv_now(c->d->loop);
+            ox_buf_reset(out);
+            return;
+        }
+    }
+    write_req *r = malloc(sizeof(*r) + out->len - sent);
     if (!r) {
         ox_buf_reset(out);
         ox_conn_close(c, "out of memory");
         return;
     }
     r->c = c;
-    r->len = out->len;
-    memcpy(r->data, out->p, out->len);
-    if (c->lt) {
-        c->lt->bytes_out += out->len;
-        c->lt->last_activity_ms = uv_now(c->d->loop);
-    }
+    r->len = out->len - sent;
+    memcpy(r->data, out->p + sent, r->len);
     ox_buf_reset(out);
     uv_buf_t b = uv_buf_init((char *)r->data, (unsigned)r->len);
     c->inflight += r->len;

@@ -8,6 +8,7 @@
 #include "openx400/events.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -163,6 +164,8 @@ int ox_eventlog_open(ox_eventlog *log, const char *path, const ox_mta_cfg *cfg)
         log->file = fopen(path, "a");
         if (!log->file)
             return OX_E_IO;
+        /* A daemon's turn writes its lines at once (defer_flush): room for a busy turn's. */
+        setvbuf(log->file, NULL, _IOFBF, 256 * 1024);
     }
     if (log->syslog)
         openlog("openx400", LOG_PID, LOG_MAIL);
@@ -189,25 +192,59 @@ void ox_eventlog_close(ox_eventlog *log)
         closelog();
 }
 
-/* Appends |s| as a JSON string body, escaping, cut to |max| input bytes. */
-static void json_str(FILE *f, const char *s, size_t max)
+/* One JSON line being built: appended to in memory, written with one fwrite (a stdio call
+ * per character took the stream's lock each time). Cut at the end of |p|, never overrun. */
+typedef struct line {
+    char p[16384]; /* the longest line, every field escaped at 6 octets a character, fits */
+    size_t n;
+} line;
+
+static void put(line *l, const char *s, size_t len)
 {
-    fputc('"', f);
+    if (len > sizeof(l->p) - 8 - l->n)
+        len = sizeof(l->p) - 8 - l->n; /* room kept for the closing "}\n" */
+    memcpy(l->p + l->n, s, len);
+    l->n += len;
+}
+
+static void puts_(line *l, const char *s)
+{
+    put(l, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3))) static void putf(line *l, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        put(l, tmp, (size_t)k < sizeof(tmp) ? (size_t)k : sizeof(tmp) - 1);
+}
+
+/* Appends |s| as a JSON string, escaping, cut to |max| input bytes. */
+static void json_str(line *l, const char *s, size_t max)
+{
+    puts_(l, "\"");
     size_t n = 0;
     for (; s && *s && n < max; s++, n++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            put(l, e, 2);
+        } else if (c == '\n') {
+            puts_(l, "\\n");
+        } else if (c < 0x20 || c == 0x7f) {
+            putf(l, "\\u%04x", c);
+        } else {
+            char ch = (char)c;
+            put(l, &ch, 1);
+        }
     }
     if (s && *s)
-        fputs("...", f);
-    fputc('"', f);
+        puts_(l, "...");
+    puts_(l, "\"");
 }
 
 bool ox_event_emit(ox_eventlog *log, uint64_t unix_ms, ox_event_id id, const ox_event_ctx *ctx,
@@ -232,37 +269,39 @@ bool ox_event_emit(ox_eventlog *log, uint64_t unix_ms, ox_event_id id, const ox_
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
              (unsigned)(unix_ms % 1000));
     if (log->file) {
-        FILE *f = log->file;
-        fprintf(f, "{\"time\":\"%s\",\"id\":%u,\"name\":\"%s\",\"source\":", when, (unsigned)id,
-                def->name);
-        json_str(f, log->source, sizeof(log->source));
-        fprintf(f, ",\"category\":\"%s\",\"level\":\"%s\"", ox_log_category_name(def->category),
-                ox_log_level_name(def->level));
+        line l;
+        l.n = 0;
+        putf(&l, "{\"time\":\"%s\",\"id\":%u,\"name\":\"%s\",\"source\":", when, (unsigned)id,
+             def->name);
+        json_str(&l, log->source, sizeof(log->source));
+        putf(&l, ",\"category\":\"%s\",\"level\":\"%s\"", ox_log_category_name(def->category),
+             ox_log_level_name(def->level));
         if (ctx && ctx->ltab > 0)
-            fprintf(f, ",\"ltab\":%d", ctx->ltab);
+            putf(&l, ",\"ltab\":%d", ctx->ltab);
         if (ctx && ctx->connector) {
-            fputs(",\"connector\":", f);
-            json_str(f, ctx->connector, 200);
+            puts_(&l, ",\"connector\":");
+            json_str(&l, ctx->connector, 200);
         }
         if (ctx && ctx->peer) {
-            fputs(",\"peer\":", f);
-            json_str(f, ctx->peer, 200);
+            puts_(&l, ",\"peer\":");
+            json_str(&l, ctx->peer, 200);
         }
         if (ctx && ctx->address) {
-            fputs(",\"address\":", f);
-            json_str(f, ctx->address, 200);
+            puts_(&l, ",\"address\":");
+            json_str(&l, ctx->address, 200);
         }
         if (ctx && ctx->msgid) {
-            fputs(",\"msgid\":", f);
-            json_str(f, ctx->msgid, 200);
+            puts_(&l, ",\"msgid\":");
+            json_str(&l, ctx->msgid, 200);
         }
         if (ctx && ctx->code)
-            fprintf(f, ",\"code\":%d", ctx->code);
-        fputs(",\"text\":", f);
-        json_str(f, text, sizeof(text));
-        fputs("}\n", f);
+            putf(&l, ",\"code\":%d", ctx->code);
+        puts_(&l, ",\"text\":");
+        json_str(&l, text, sizeof(text));
+        memcpy(l.p + l.n, "}\n", 2); /* put() kept the room */
+        fwrite(l.p, 1, l.n + 2, log->file);
         if (!log->defer_flush)
-            fflush(f);
+            fflush(log->file);
     }
     if (log->syslog) {
         int prio = def->level <= OX_LEVEL_MINIMUM ? LOG_WARNING : LOG_INFO;

@@ -74,11 +74,46 @@ static void test_emit_filter_and_escape(void **state)
     assert_non_null(strstr(line, "\"text\":\"bindback to 127.0.0.1:1 failed\""));
 }
 
+/* The longest line (every field cut at its limit, every character escaped to six octets)
+ * is written whole and ends the JSON object. */
+static void test_emit_longest_line_whole(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/ox-events-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    ox_eventlog log;
+    assert_int_equal(ox_eventlog_open(&log, path, NULL), 0);
+    char field[300], text[1100];
+    memset(field, 0x01, sizeof(field) - 1);
+    field[sizeof(field) - 1] = '\0';
+    memset(text, 0x02, sizeof(text) - 1);
+    text[sizeof(text) - 1] = '\0';
+    ox_event_ctx ctx = {.connector = field, .peer = field, .address = field, .msgid = field};
+    assert_true(ox_event_emit(&log, 0, OX_EV_BINDBACK_FAILED, &ctx, "%s", text));
+    ox_eventlog_close(&log);
+    FILE *f = fopen(path, "r");
+    static char line[32768];
+    assert_non_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    unlink(path);
+    size_t n = strlen(line);
+    assert_true(n > 4 * 200 * 6 + 1023 * 6);
+    assert_string_equal(line + n - 9, "\\u0002\"}\n"); /* the text's last character, the end */
+    assert_non_null(strstr(line, "\\u0001...\",\"peer\":")); /* fields cut at 200, marked */
+    size_t escapes = 0;
+    for (const char *p = line; (p = strstr(p, "\\u0002")); p++)
+        escapes++;
+    assert_int_equal(escapes, 1023); /* the text, cut at its 1,023 characters */
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_catalogue_unique_and_complete),
         cmocka_unit_test(test_emit_filter_and_escape),
+        cmocka_unit_test(test_emit_longest_line_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
