@@ -40,14 +40,21 @@ static void test_catalogue_unique_and_complete(void **state)
     }
 }
 
+/* An event log in a new file named from |path| (a mkstemp template). */
+static void open_temp_log(ox_eventlog *log, char *path)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(ox_eventlog_open(log, path, NULL), 0);
+}
+
 static void test_emit_filter_and_escape(void **state)
 {
     (void)state;
     char path[] = "/tmp/ox-events-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
     ox_eventlog log;
-    assert_int_equal(ox_eventlog_open(&log, path, NULL), 0);
+    open_temp_log(&log, path);
     uint8_t levels[OX_CAT_COUNT];
     memset(levels, OX_LEVEL_MINIMUM, sizeof(levels));
     levels[OX_CAT_SECURITY] = OX_LEVEL_NONE;
@@ -80,10 +87,8 @@ static void test_emit_longest_line_whole(void **state)
 {
     (void)state;
     char path[] = "/tmp/ox-events-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
     ox_eventlog log;
-    assert_int_equal(ox_eventlog_open(&log, path, NULL), 0);
+    open_temp_log(&log, path);
     char field[300], text[1100];
     memset(field, 0x01, sizeof(field) - 1);
     field[sizeof(field) - 1] = '\0';
@@ -105,7 +110,6 @@ static void test_emit_longest_line_whole(void **state)
     for (const char *p = line; (p = strstr(p, "\\u0002")); p++)
         escapes++;
     assert_int_equal(escapes, 1023); /* the text, cut at its 1,023 characters */
-    close(fd);
 }
 
 int main(void)
