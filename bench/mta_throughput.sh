@@ -94,6 +94,7 @@ stop_all() {
 want() { [ -z "${OX_ONLY:-}" ] || [[ " $OX_ONLY " == *" $1 "* ]]; }
 # user+system CPU of a process in clock ticks
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+io_bytes() { awk '/^write_bytes/ {print $2}' "/proc/$1/io"; } # what it sent to storage
 count() { (find "$dir/$1/mailbox" -name '*.p1' 2>/dev/null || true) | wc -l; }
 # wait_203 N SECONDS: until B's event log shows N deliveries (or the time is up). One process
 # reading only what was appended: a grep and a date every 50 ms took ~40% of a core on this
@@ -218,6 +219,7 @@ start A; start B
 "$BLAST" submit "$dir/A/control.sock" "$dir/msg.apdu" "$N" "$CONC" "$dir/pre.txt" | sed "s/^/$label pre-queue /"
 sed -i 's/^schedule = never/schedule = always/' "$dir/A.ini"
 cpu0=$(cpu_ticks "${pids[0]}")/$(cpu_ticks "${pids[1]}")
+io0=$(io_bytes "${pids[0]}")/$(io_bytes "${pids[1]}")
 if [ -n "${OX_PERF:-}" ]; then # OX_PERF=FILE: perf record both daemons during the drain
   hz_opt="-F ${OX_PERF_HZ:-999}"; [ "${OX_PERF_HZ:-}" = 0 ] && hz_opt="-c 1" # 0: every event
   perf record -q $hz_opt ${OX_PERF_CG:--g} -p "${pids[${OX_PERF_PID:-0}]},${pids[1]}" -o "$OX_PERF.$label" 2>/dev/null & perf_pid=$!
@@ -233,6 +235,7 @@ tr=$(date +%s%3N)
 "$X" reload -c "$dir/A.ini" >/dev/null
 wait_203 "$N" 300 || true
 cpu1=$(cpu_ticks "${pids[0]}")/$(cpu_ticks "${pids[1]}")
+io1=$(io_bytes "${pids[0]}")/$(io_bytes "${pids[1]}")
 [ -n "${OX_PERF:-}" ] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
 [ -n "${OX_STRACE:-}" ] && { kill -INT "${st_pids[@]}"; wait "${st_pids[@]}" 2>/dev/null || true; }
 python3 - "$label" "$tr" "$dir/B/events.jsonl" "$N" <<'PY'
@@ -254,6 +257,8 @@ hz=$(getconf CLK_TCK)
 IFS=/ read -r a0 b0 <<<"$cpu0"; IFS=/ read -r a1 b1 <<<"$cpu1"
 echo "$label: CPU during the drain: A $(( (a1 - a0) * 1000 / hz )) ms, B $(( (b1 - b0) * 1000 / hz )) ms" \
   "= $(( (a1 - a0) * 1000000 / hz / N )) + $(( (b1 - b0) * 1000000 / hz / N )) us per message"
+IFS=/ read -r a0 b0 <<<"$io0"; IFS=/ read -r a1 b1 <<<"$io1"
+echo "$label: written to storage during the drain: A $(( (a1 - a0) / N )) + B $(( (b1 - b0) / N )) octets per message"
 }
 if want transfer; then
   # the connector defaults (EXCHANGE-MTA.md), then tuned for a fast LAN peer: more associations

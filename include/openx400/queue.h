@@ -284,6 +284,7 @@ typedef struct ox_queue_due {
     ox_queue_priority priority;
     uint64_t arrival_ms;
     uint64_t next_attempt_ms;
+    uint32_t report_flags; /* as given at insert */
 } ox_queue_due;
 
 /* Up to |max| PENDING recipients routed to |connector| (borrowed) with next_attempt <= now,
@@ -291,6 +292,10 @@ typedef struct ox_queue_due {
  * ox_queue_expired first. *n = how many were written. Returns 0 or OX_E_IO. */
 int ox_queue_due_for(ox_queue *q, const char *connector, uint64_t now_ms, ox_queue_due *out,
                      size_t max, size_t *n);
+/* The same, but only the recipients of the first message in that order (index order): what
+ * one transfer takes, without reading the due recipients of the messages behind it. */
+int ox_queue_due_message(ox_queue *q, const char *connector, uint64_t now_ms, ox_queue_due *out,
+                         size_t max, size_t *n);
 /* Up to |max| PENDING recipients of messages whose expiry is <= now (same order).
  * Returns 0 or OX_E_IO. */
 int ox_queue_expired(ox_queue *q, uint64_t now_ms, ox_queue_due *out, size_t max, size_t *n);
@@ -379,6 +384,15 @@ typedef struct ox_queue_line {
  * nothing written), OX_E_ARG, OX_E_LIMIT, OX_E_STATE (read_only) or OX_E_IO. */
 int ox_queue_note_delivered(ox_queue *q, const char *mts_id, uint64_t now_ms,
                             const ox_queue_line *lines, size_t n);
+
+/* The transfer of |n| recipients (|rcpt_ids|) of |msg_id| was confirmed: each that is
+ * IN_TRANSFER becomes TRANSFERRED (others are left as they are), one history line |text| (event
+ * |event_id|) is added, and the message is removed as ox_queue_purge_msg would if that
+ * finished it (*removed, may be NULL). One operation: what a sender does per message in one
+ * savepoint instead of five. Returns 0, OX_E_ARG, OX_E_NOTFOUND (no such message), OX_E_STATE
+ * (read_only) or OX_E_IO. */
+int ox_queue_transferred(ox_queue *q, int64_t msg_id, const int64_t *rcpt_ids, size_t n,
+                         uint64_t now_ms, int event_id, const char *text, bool *removed);
 
 /* ---- Removal and quarantine ---- */
 

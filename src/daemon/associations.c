@@ -479,7 +479,7 @@ static bool tx_start(conn *c, ox_buf *out)
     uint64_t now = now_wall();
     ox_queue_due due[MAX_TX_RCPTS];
     size_t n;
-    if (!k || ox_queue_due_for(d->mta.q, k->name, now, due, MAX_TX_RCPTS, &n) != 0 || n == 0)
+    if (!k || ox_queue_due_message(d->mta.q, k->name, now, due, MAX_TX_RCPTS, &n) != 0 || n == 0)
         return false;
     c->tx_msg = due[0].msg_id;
     c->n_tx = 0;
@@ -496,18 +496,13 @@ static bool tx_start(conn *c, ox_buf *out)
     bool is_probe = mi.kind == OX_QUEUE_KIND_PROBE, report = mi.kind == OX_QUEUE_KIND_REPORT;
     /* Responsibility only for the recipients going over this association (X.411 14.3.2). */
     uint32_t env_idx[MAX_TX_RCPTS];
-    ox_queue_batch_begin(d->mta.q);
     for (size_t i = 0; i < n; i++) {
-        if (due[i].msg_id != c->tx_msg)
-            continue;
-        ox_queue_rcpt_info ri;
-        if (ox_queue_get_rcpt(d->mta.q, due[i].rcpt_id, &ri) != 0 ||
+        if (due[i].msg_id != c->tx_msg ||
             ox_queue_mark_in_transfer(d->mta.q, due[i].rcpt_id, now) != 0)
             continue;
-        env_idx[c->n_tx] = OX_MTA_RCPT_ENV_INDEX(ri.report_flags);
+        env_idx[c->n_tx] = OX_MTA_RCPT_ENV_INDEX(due[i].report_flags);
         c->tx_rcpts[c->n_tx++] = due[i].rcpt_id;
     }
-    ox_queue_batch_commit(d->mta.q);
     ox_buf_reset(&c->tx_head);
     int rc = 0;
     if (!report) {
@@ -619,12 +614,11 @@ static void tx_confirmed(conn *c)
     ox_daemon *d = c->d;
     ox_daemon_hold(d); /* a lost "transferred" mark means one resend, which the peer drops */
     uint64_t now = now_wall();
-    ox_queue_batch_begin(d->mta.q);
-    ox_queue_history_add(d->mta.q, c->tx_msg, now, OX_EV_MSG_TRANSFERRED, c->lt->peer);
-    for (size_t i = 0; i < c->n_tx; i++)
-        ox_queue_mark_transferred(d->mta.q, c->tx_rcpts[i], now);
-    ox_queue_purge_msg(d->mta.q, c->tx_msg, now, NULL); /* gone if these were its last */
-    ox_queue_batch_commit(d->mta.q);
+    char text[OX_CFG_NAME_MAX + 64];
+    snprintf(text, sizeof(text), "transferred to %s (%zu recipient(s))", c->lt->peer, c->n_tx);
+    /* The message goes from the queue if these were its last recipients. */
+    ox_queue_transferred(d->mta.q, c->tx_msg, c->tx_rcpts, c->n_tx, now, OX_EV_MSG_TRANSFERRED,
+                         text, NULL);
     ox_event_ctx x = ox_conn_event_ctx(c);
     x.msgid = c->tx_id;
     ox_event_emit(&d->log, now, OX_EV_MSG_TRANSFERRED, &x,

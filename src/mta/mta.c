@@ -173,8 +173,8 @@ static int deliver_at_arrival(ox_mta *m, const ox_queue_msg_in *in, ox_span cont
     if (ox_queue_find_mts_id(m->q, in->mts_id, &old) != OX_E_NOTFOUND)
         return OX_E_AGAIN; /* a resend (or a queue error): the queue's insert says which */
     size_t n = in->n_rcpts;
-    ox_queue_line *lines = calloc(n + 1, sizeof(*lines));
-    char(*texts)[OX_QUEUE_ERRTEXT_MAX + 1] = calloc(n + 1, sizeof(*texts));
+    ox_queue_line *lines = calloc(n, sizeof(*lines));
+    char(*texts)[OX_QUEUE_ERRTEXT_MAX + 1] = calloc(n, sizeof(*texts));
     char(*paths)[OX_CFG_PATH_MAX + 400] = calloc(n, sizeof(*paths));
     int rc = lines && texts && paths ? 0 : OX_E_NOMEM;
     if (rc)
@@ -186,22 +186,24 @@ static int deliver_at_arrival(ox_mta *m, const ox_queue_msg_in *in, ox_span cont
             rc = OX_E_AGAIN; /* the queue's engine retries it and says why */
     }
     if (rc == 0) {
-        snprintf(texts[0], sizeof(texts[0]),
-                 "received from %s: %zu recipient(s), %zu content bytes; delivered at arrival",
-                 in->source, n, content.len);
-        lines[0] = (ox_queue_line){0, texts[0]};
+        /* One line a recipient; the first also says where the message came from. */
         for (size_t i = 0; i < n; i++) {
-            snprintf(texts[i + 1], sizeof(texts[i + 1]), "rcpt %zu %s: delivered in %s", i,
+            char from[OX_QUEUE_NAME_MAX + 96] = "";
+            if (i == 0)
+                snprintf(from, sizeof(from),
+                         "received from %s: %zu recipient(s), %zu content bytes, delivered at "
+                         "arrival; ",
+                         in->source, n, content.len);
+            snprintf(texts[i], sizeof(texts[i]), "%srcpt %zu %s: delivered in %s", from, i,
                      in->rcpts[i].address, paths[i]);
-            lines[i + 1] = (ox_queue_line){OX_EV_MSG_DELIVERED, texts[i + 1]};
+            lines[i] = (ox_queue_line){OX_EV_MSG_DELIVERED, texts[i]};
         }
-        rc = ox_queue_note_delivered(m->q, in->mts_id, now_ms, lines, n + 1);
+        rc = ox_queue_note_delivered(m->q, in->mts_id, now_ms, lines, n);
         if (rc && rc != OX_QUEUE_DUPLICATE)
             snprintf(err, err_cap, "queue: %s", ox_queue_errmsg(m->q));
     }
     if (rc == 0) {
-        ox_event_ctx ctx = {.msgid = in->mts_id,
-                            .peer = strcmp(in->source, "local") ? in->source : NULL};
+        ox_event_ctx ctx = {.msgid = in->mts_id, .peer = in->source}; /* always from a peer */
         ox_event_emit(m->log, now_ms, OX_EV_MSG_RECEIVED, &ctx,
                       "message %s from %s for %zu recipient(s), %zu octets, delivered at arrival",
                       in->mts_id, in->source, n, (size_t)apdu_len);

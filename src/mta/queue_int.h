@@ -49,6 +49,7 @@ typedef enum q_sql {
     S_FINISHED_ID,
     S_SEEN_ADD,
     S_SEEN_NEW,
+    S_DUE_MSG,
     S_HIST_TEXT,
     S_DEL_RCPT,
     S_DEL_MSG,

@@ -196,7 +196,8 @@ static int q_rcpt_missing(ox_queue *q, int64_t rcpt_id, const char *what)
     return q_sqlerr(q, what);
 }
 
-/* Runs |st| (already bound) as the transition, then the history line. */
+/* Runs |st| (already bound) as the transition, then the history line (none if |hist| is
+ * NULL). */
 static int q_transition(ox_queue *q, sqlite3_stmt *st, int64_t rcpt_id, uint64_t now_ms,
                         const char *what, const char *hist)
 {
@@ -205,6 +206,8 @@ static int q_transition(ox_queue *q, sqlite3_stmt *st, int64_t rcpt_id, uint64_t
         return rc;
     if (sqlite3_changes(q->db) == 0)
         return q_rcpt_missing(q, rcpt_id, what);
+    if (!hist)
+        return 0;
     if (!(st = q_stmt(q, S_HIST_RCPT)))
         return OX_E_IO;
     sqlite3_bind_int64(st, 1, rcpt_id);
@@ -226,8 +229,10 @@ static int q_set_state(ox_queue *q, int64_t rcpt_id, uint64_t now_ms, ox_queue_r
     sqlite3_bind_int64(st, 1, rcpt_id);
     sqlite3_bind_int(st, 2, (int)to);
     sqlite3_bind_int(st, 3, (int)q_allowed[to]);
-    return q_op_end(
-        q, q_transition(q, st, rcpt_id, now_ms, ox_queue_state_name(to), ox_queue_state_name(to)));
+    /* In transfer is a passing state that recovery undoes: its outcome (transferred, retry)
+     * is the step worth a history line. */
+    const char *hist = to == OX_QUEUE_IN_TRANSFER ? NULL : ox_queue_state_name(to);
+    return q_op_end(q, q_transition(q, st, rcpt_id, now_ms, ox_queue_state_name(to), hist));
 }
 
 int ox_queue_mark_in_transfer(ox_queue *q, int64_t rcpt_id, uint64_t now_ms)
@@ -346,6 +351,7 @@ static int q_due_rows(ox_queue *q, sqlite3_stmt *st, ox_queue_due *out, size_t m
             .priority = (ox_queue_priority)sqlite3_column_int(st, 3),
             .arrival_ms = q_col_u64(st, 4),
             .next_attempt_ms = q_col_u64(st, 5),
+            .report_flags = (uint32_t)sqlite3_column_int64(st, 6),
         };
         (*n)++;
     }
@@ -354,21 +360,33 @@ static int q_due_rows(ox_queue *q, sqlite3_stmt *st, ox_queue_due *out, size_t m
     return rc;
 }
 
-int ox_queue_due_for(ox_queue *q, const char *connector, uint64_t now_ms, ox_queue_due *out,
-                     size_t max, size_t *n)
+static int q_due(ox_queue *q, q_sql which, const char *connector, uint64_t now_ms,
+                 ox_queue_due *out, size_t max, size_t *n)
 {
     if (!q || !connector || !n || (max && !out))
         return OX_E_ARG;
     *n = 0;
     if (max == 0)
         return 0;
-    sqlite3_stmt *st = q_stmt(q, S_DUE);
+    sqlite3_stmt *st = q_stmt(q, which);
     if (!st)
         return OX_E_IO;
     sqlite3_bind_text(st, 1, connector, -1, SQLITE_STATIC);
     q_bind_u64(st, 2, now_ms);
     sqlite3_bind_int64(st, 3, max > INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
     return q_due_rows(q, st, out, max, n);
+}
+
+int ox_queue_due_for(ox_queue *q, const char *connector, uint64_t now_ms, ox_queue_due *out,
+                     size_t max, size_t *n)
+{
+    return q_due(q, S_DUE, connector, now_ms, out, max, n);
+}
+
+int ox_queue_due_message(ox_queue *q, const char *connector, uint64_t now_ms, ox_queue_due *out,
+                         size_t max, size_t *n)
+{
+    return q_due(q, S_DUE_MSG, connector, now_ms, out, max, n);
 }
 
 int ox_queue_expired(ox_queue *q, uint64_t now_ms, ox_queue_due *out, size_t max, size_t *n)
@@ -675,10 +693,14 @@ int ox_queue_note_delivered(ox_queue *q, const char *mts_id, uint64_t now_ms,
 
 /* ---- purge ---- */
 
+#define Q_PURGED_TEXT "finished: removed from the queue"
+
 /* Removes the finished message that |st| (S_FINISHED or S_FINISHED_ID, bound) finds, if
- * any: a history line, its MTS id into seen, its rows, its content file at commit.
+ * any: a history line (|hist|, NULL for the usual), its MTS id into seen, its rows, its
+ * content file at commit.
  * *found says whether there was one; *id gets its id. */
-static int q_purge_found(ox_queue *q, sqlite3_stmt *st, uint64_t now_ms, int64_t *id, bool *found)
+static int q_purge_found(ox_queue *q, sqlite3_stmt *st, uint64_t now_ms, const char *hist,
+                         int64_t *id, bool *found)
 {
     int s = sqlite3_step(st);
     *found = s == SQLITE_ROW;
@@ -702,7 +724,7 @@ static int q_purge_found(ox_queue *q, sqlite3_stmt *st, uint64_t now_ms, int64_t
     sqlite3_bind_int64(st, 1, *id);
     q_bind_u64(st, 2, now_ms);
     sqlite3_bind_int(st, 3, 0);
-    sqlite3_bind_text(st, 4, "finished: removed from the queue", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, hist ? hist : Q_PURGED_TEXT, -1, SQLITE_STATIC);
     if ((rc = q_step_done(q, st, "purge history")) != 0)
         return rc;
     if (!(st = q_stmt(q, S_SEEN_ADD)))
@@ -734,7 +756,7 @@ static int q_purge_one(ox_queue *q, uint64_t now_ms, int64_t *last, bool *done)
         return OX_E_IO;
     sqlite3_bind_int64(st, 1, *last);
     bool found;
-    int rc = q_purge_found(q, st, now_ms, last, &found);
+    int rc = q_purge_found(q, st, now_ms, NULL, last, &found);
     *done = rc == 0 && !found;
     return rc;
 }
@@ -754,9 +776,61 @@ int ox_queue_purge_msg(ox_queue *q, int64_t msg_id, uint64_t now_ms, bool *remov
     sqlite3_bind_int64(st, 1, msg_id);
     bool found = false;
     int64_t id;
-    rc = q_op_end(q, q_purge_found(q, st, now_ms, &id, &found));
+    rc = q_op_end(q, q_purge_found(q, st, now_ms, NULL, &id, &found));
     if (rc == 0 && removed)
         *removed = found;
+    return rc;
+}
+
+static int q_transferred_rows(ox_queue *q, int64_t msg_id, const int64_t *rcpt_ids, size_t n,
+                              uint64_t now_ms, int event_id, const char *text, bool *removed)
+{
+    sqlite3_stmt *st;
+    for (size_t i = 0; i < n; i++) {
+        if (!(st = q_stmt(q, S_SET_STATE)))
+            return OX_E_IO;
+        sqlite3_bind_int64(st, 1, rcpt_ids[i]);
+        sqlite3_bind_int(st, 2, (int)OX_QUEUE_TRANSFERRED);
+        sqlite3_bind_int(st, 3, (int)q_allowed[OX_QUEUE_TRANSFERRED]);
+        int rc = q_step_done(q, st, "transferred");
+        if (rc)
+            return rc;
+    }
+    if (!(st = q_stmt(q, S_FINISHED_ID)))
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, msg_id);
+    char hist[OX_QUEUE_ERRTEXT_MAX + 64];
+    snprintf(hist, sizeof hist, "%.*s; " Q_PURGED_TEXT, OX_QUEUE_ERRTEXT_MAX, text);
+    int64_t id;
+    int rc = q_purge_found(q, st, now_ms, hist, &id, removed);
+    if (rc || *removed)
+        return rc; /* the purge wrote the line */
+    if (!(st = q_stmt(q, S_HIST_MSG)))
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, msg_id);
+    q_bind_u64(st, 2, now_ms);
+    sqlite3_bind_int(st, 3, event_id);
+    q_bind_text(st, 4, text, OX_QUEUE_ERRTEXT_MAX);
+    if ((rc = q_step_done(q, st, "history")) == 0 && sqlite3_changes(q->db) == 0)
+        rc = q_fail(q, OX_E_NOTFOUND, "transferred: no message %lld", (long long)msg_id);
+    return rc;
+}
+
+int ox_queue_transferred(ox_queue *q, int64_t msg_id, const int64_t *rcpt_ids, size_t n,
+                         uint64_t now_ms, int event_id, const char *text, bool *removed)
+{
+    bool gone = false;
+    if (removed)
+        *removed = false;
+    if (!q || (n && !rcpt_ids))
+        return OX_E_ARG;
+    int rc = q_op_begin(q);
+    if (rc)
+        return rc;
+    rc = q_op_end(q, q_transferred_rows(q, msg_id, rcpt_ids, n, now_ms, event_id,
+                                        text ? text : "transferred", &gone));
+    if (rc == 0 && removed)
+        *removed = gone;
     return rc;
 }
 

@@ -524,6 +524,16 @@ static void test_due_order(void **state)
     assert_int_equal(ox_queue_due_for(f->q, "c1", 1000, due, 0, &n), 0);
     assert_int_equal(n, 0);
     assert_int_equal(ox_queue_due_for(f->q, NULL, 1000, due, 1, &n), OX_E_ARG);
+    /* due_message: only the first message's recipients, in index order */
+    assert_int_equal(ox_queue_due_message(f->q, "c1", 1000, due, 10, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(due[0].msg_id, c);
+    assert_int_equal(ox_queue_due_message(f->q, "c1", 250, due, 10, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(due[0].msg_id, d);
+    assert_int_equal(ox_queue_due_message(f->q, "nowhere", 1000, due, 10, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(ox_queue_due_message(f->q, NULL, 1000, due, 1, &n), OX_E_ARG);
     /* in-transfer and retried recipients leave the list; retry brings them back later */
     assert_int_equal(ox_queue_mark_in_transfer(f->q, qt_rcpt(f->q, c, 0), 1000), 0);
     assert_int_equal(
@@ -531,6 +541,12 @@ static void test_due_order(void **state)
     assert_int_equal(ox_queue_due_for(f->q, "c1", 1000, due, 10, &n), 0);
     assert_int_equal(n, 3);
     assert_int_equal(due[0].msg_id, b);
+    assert_int_equal(ox_queue_due_message(f->q, "c1", 1000, due, 10, &n), 0);
+    assert_int_equal(n, 2); /* both of b's, and nothing of a's */
+    assert_int_equal(due[0].rcpt_id, qt_rcpt(f->q, b, 0));
+    assert_int_equal(due[1].rcpt_id, qt_rcpt(f->q, b, 1));
+    assert_int_equal(ox_queue_due_message(f->q, "c1", 1000, due, 1, &n), 0);
+    assert_int_equal(n, 1);
     assert_int_equal(ox_queue_due_for(f->q, "c1", 5000, due, 10, &n), 0);
     assert_int_equal(n, 4);
     assert_int_equal(due[0].msg_id, d);
@@ -628,7 +644,8 @@ static void test_history_and_purge(void **state)
     assert_int_equal(ox_queue_history_add(f->q, 9999, 31, 203, "x"), OX_E_NOTFOUND);
     hist h = {0};
     assert_int_equal(ox_queue_history_foreach(f->q, "p-a", hist_cb, &h), 0);
-    assert_int_equal(h.n, 5);
+    assert_int_equal(h.n, 4); /* queued, transferred, delivered, the added line: in transfer
+                                 is a passing state without a line of its own */
     assert_int_equal(h.event, 203);
     assert_string_equal(h.last, "delivered to mailbox");
     assert_int_equal(ox_queue_history_foreach(f->q, "nope", hist_cb, &h), OX_E_NOTFOUND);
@@ -657,7 +674,7 @@ static void test_history_and_purge(void **state)
     assert_int_equal(qt_count_files(&f->d, ""), 1);
     h = (hist){0};
     assert_int_equal(ox_queue_history_foreach(f->q, "p-a", hist_cb, &h), 0);
-    assert_int_equal(h.n, 7);
+    assert_int_equal(h.n, 6);
     assert_non_null(strstr(h.last, "removed"));
     /* forgetting: purged before 51 is forgotten at the next purge */
     assert_int_equal(ox_queue_purge(f->q, 100, 51, &n), 0);
@@ -716,6 +733,49 @@ static void test_purge_msg(void **state)
     assert_int_equal(ox_queue_purge(f->q, 30, 0, &n), 0);
     assert_int_equal(n, 0);
     assert_int_equal(ox_queue_purge_msg(NULL, a, 1, NULL), OX_E_ARG);
+}
+
+/* ox_queue_transferred: the sender's confirm in one operation: marks, one line, and the
+ * message removed with its last recipient. */
+static void test_transferred(void **state)
+{
+    fx *f = *state;
+    int64_t a;
+    assert_int_equal(qt_insert(f->q, "tr-a", OX_QUEUE_PRIO_NORMAL, 10, 0, "c", 3, 50, &a), 0);
+    int64_t r0 = qt_rcpt(f->q, a, 0), r1 = qt_rcpt(f->q, a, 1), r2 = qt_rcpt(f->q, a, 2);
+    assert_int_equal(ox_queue_mark_in_transfer(f->q, r0, 20), 0);
+    assert_int_equal(ox_queue_mark_in_transfer(f->q, r1, 20), 0);
+    bool removed = true;
+    /* r2 is still pending: it is left alone, and the message stays */
+    int64_t first[] = {r0, r2};
+    assert_int_equal(
+        ox_queue_transferred(f->q, a, first, 2, 21, 202, "transferred to SITEB", &removed), 0);
+    assert_false(removed);
+    assert_int_equal(state_of(f->q, r0), OX_QUEUE_TRANSFERRED);
+    assert_int_equal(state_of(f->q, r2), OX_QUEUE_PENDING);
+    hist h = {0};
+    assert_int_equal(ox_queue_history_foreach(f->q, "tr-a", hist_cb, &h), 0);
+    assert_int_equal(h.n, 2); /* queued; transferred */
+    assert_int_equal(h.event, 202);
+    assert_string_equal(h.last, "transferred to SITEB");
+    assert_int_equal(ox_queue_mark_delivered(f->q, r2, 22), 0);
+    assert_int_equal(ox_queue_mark_reported(f->q, r2, 23), 0);
+    int64_t last[] = {r1};
+    assert_int_equal(
+        ox_queue_transferred(f->q, a, last, 1, 24, 202, "transferred to SITEC", &removed), 0);
+    assert_true(removed);
+    ox_queue_msg_info m;
+    assert_int_equal(ox_queue_get_msg(f->q, a, &m), OX_E_NOTFOUND);
+    h = (hist){0};
+    assert_int_equal(ox_queue_history_foreach(f->q, "tr-a", hist_cb, &h), 0);
+    assert_string_equal(h.last, "transferred to SITEC; finished: removed from the queue");
+    int64_t id;
+    assert_int_equal(ox_queue_find_mts_id(f->q, "tr-a", &id), 0); /* a resend is still known */
+    /* errors */
+    assert_int_equal(ox_queue_transferred(f->q, 9999, NULL, 0, 25, 202, "x", &removed),
+                     OX_E_NOTFOUND);
+    assert_int_equal(ox_queue_transferred(f->q, a, NULL, 1, 25, 202, "x", NULL), OX_E_ARG);
+    assert_int_equal(ox_queue_transferred(NULL, a, NULL, 0, 25, 202, "x", NULL), OX_E_ARG);
 }
 
 /* A message delivered at arrival never enters the queue: note_delivered remembers its id (a
@@ -1313,6 +1373,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_history_and_purge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_msg, setup, teardown),
         cmocka_unit_test_setup_teardown(test_note_delivered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transferred, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_preserves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
