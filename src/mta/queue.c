@@ -614,7 +614,9 @@ int ox_queue_open(const ox_queue_config *cfg, uint64_t now_ms, ox_queue **out,
         sqlite3_extended_result_codes(q->db, 1);
         sqlite3_busy_timeout(q->db, 5000);
         if (!q->read_only) {
-            rc = q_set_wal(q, cfg->path);
+            rc = q_exec(q, "PRAGMA page_size=16384", cfg->path); /* a new database only */
+            if (rc == 0)
+                rc = q_set_wal(q, cfg->path);
             if (rc == 0)
                 rc = q_exec(q, q->no_sync ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=NORMAL",
                             cfg->path);
