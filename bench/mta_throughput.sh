@@ -14,14 +14,15 @@
 #  2. blast path: the same 2 KB message (captured once from `x400mta submit`) submitted N times
 #     over A's control socket by tool_common_blast, CONC in flight, while A and B run
 #  3. transfer-only: N messages queued at A with the connector's schedule = never, then
-#     schedule = always and a reload; drain = first 201 .. last 203 at B, and the CPU both
-#     daemons used for it; twice: with the connector defaults (max-associations 10,
+#     schedule = always and a reload; drain = first 201 .. last 203 at B, the CPU both
+#     daemons used for it and what they sent to storage; twice: with the connector defaults (max-associations 10,
 #     threshold 50) and with 32 associations at a threshold of 10
 # Latency per message = submit time (taken by the submitter) .. B's 203 event time (ms).
 # OX_ONLY="blast transfer" runs only those (baseline cli blast transfer); OX_TRANSFER_SETS=
 # "MAX:THRESHOLD ..." sets the transfer-only runs' associations (default "10:50 32:10").
 # OX_KEEP=1 keeps the run directory; OX_PERF=FILE perf-records both daemons during each drain
-# (FILE.LABEL); OX_STRACE=PREFIX counts their system calls (PREFIX.LABEL.A / .B).
+# (FILE.LABEL; OX_PERF_HZ, 0 = every event; OX_PERF_CG, the call-graph or event options);
+# OX_STRACE=PREFIX counts their system calls (PREFIX.LABEL.A / .B).
 set -euo pipefail
 N=${1:-5000}
 N_CLI=${2:-300}
