@@ -37,19 +37,35 @@ typedef struct site {
 
 static char self[4096];
 
+/* A free 127.0.0.1 port below the kernel's ephemeral range: one from bind(0) is free now but
+ * may become the source port of an outgoing connection (the demo's MTAs open several) before
+ * its MTA binds it (scripts/free-port says the same for the tests). */
 static int free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
+    int low = 32768;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf(f, "%d", &low) != 1)
+            low = 32768;
+        fclose(f);
+    }
+    int top = low - 1 > 2000 ? low - 1 : 2000, bottom = top - 12000 > 1024 ? top - 12000 : 1024;
+    static unsigned seed;
+    if (!seed)
+        seed = ((unsigned)time(NULL) ^ (unsigned)getpid() << 8) | 1u;
+    for (int tries = 0; tries < 500; tries++) {
+        int port = bottom + (int)(rand_r(&seed) % (unsigned)(top - bottom + 1));
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -1;
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
         close(fd);
-    return port;
+        if (ok)
+            return port;
+    }
+    return -1;
 }
 
 static void say(const char *what)
