@@ -175,6 +175,34 @@ static void test_delivered_at_arrival(void **state)
     ox_buf_free(&with_dr);
 }
 
+/* A content too large to sit in memory (past the queue's inline limit) goes through the
+ * queue, which streams it to the mailbox. */
+static void test_large_content_queued(void **state)
+{
+    fixture *f = *state;
+    static char body[70 * 1024];
+    memset(body, 'x', sizeof(body));
+    const char *tos[] = {"C=GB;A= ;P=SiteA;S=Bob"};
+    ox_mta_submission sub = {.originator = "C=GB;A= ;P=SiteA;S=Alice",
+                             .to = tos,
+                             .n_to = 1,
+                             .body = ox_span_of(body, sizeof(body)),
+                             .priority = OX_P1_PRIO_NORMAL,
+                             .importance = 1};
+    ox_buf apdu;
+    ox_buf_init(&apdu, NULL, NULL, 0);
+    char id[300], err[300];
+    assert_int_equal(ox_mta_build_submission(&sub, T0, &apdu, err, sizeof(err)), 0);
+    assert_int_equal(
+        ox_mta_store(&f->mta, ox_buf_span(&apdu), "SITEB", T0, id, sizeof(id), err, sizeof(err)),
+        0);
+    assert_true(f->mta.last_queued);
+    assert_int_equal(count_files(f, bob), 0);
+    run(f, T0 + 10);
+    assert_int_equal(count_files(f, bob), 1);
+    ox_buf_free(&apdu);
+}
+
 /* The mailbox cannot take the file (the recipient's directory is a plain file): the message
  * is queued instead, and the engine delivers it once the mailbox is mended. */
 static void test_arrival_falls_back_to_queue(void **state)
@@ -276,6 +304,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_loop_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delivered_at_arrival, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arrival_falls_back_to_queue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_content_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry_and_open_retries, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

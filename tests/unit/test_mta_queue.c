@@ -47,6 +47,15 @@ static void reopen(fx *f, ox_queue_recovery *rec)
     assert_int_equal(qt_open(&f->d, true, false, &f->q, rec), 0);
 }
 
+/* Reopens the queue with contents up to |inline_max| bytes kept in the row. */
+static void reopen_inline(fx *f, int32_t inline_max)
+{
+    ox_queue_close(f->q);
+    ox_queue_config cfg = {.path = f->d.db, .recover = true, .inline_max = inline_max};
+    char err[256];
+    assert_int_equal(ox_queue_open(&cfg, 0, &f->q, NULL, err, sizeof err), 0);
+}
+
 static void sql_exec(const char *db, const char *sql)
 {
     sqlite3 *h;
@@ -735,6 +744,29 @@ static void test_purge_msg(void **state)
     assert_int_equal(ox_queue_purge_msg(NULL, a, 1, NULL), OX_E_ARG);
 }
 
+/* ox_queue_content_in_memory: the octets while they are all in memory, nothing once the
+ * content went to a file or the writer failed. */
+static void test_content_in_memory(void **state)
+{
+    fx *f = *state;
+    reopen_inline(f, 1000);
+    ox_queue_writer w;
+    ox_span got;
+    assert_int_equal(ox_queue_content_begin(f->q, &w), 0);
+    assert_true(ox_queue_content_in_memory(&w, &got));
+    assert_int_equal(got.len, 0);
+    assert_int_equal(ox_queue_content_write(&w, ox_span_of("hello", 5)), 0);
+    assert_true(ox_queue_content_in_memory(&w, &got));
+    assert_int_equal(got.len, 5);
+    assert_memory_equal(got.p, "hello", 5);
+    static uint8_t big[1000];
+    assert_int_equal(ox_queue_content_write(&w, ox_span_of(big, sizeof big)), 0);
+    assert_false(ox_queue_content_in_memory(&w, &got)); /* spilled to a file */
+    ox_queue_content_discard(&w);
+    assert_false(ox_queue_content_in_memory(&w, &got));
+    assert_false(ox_queue_content_in_memory(NULL, &got));
+}
+
 /* ox_queue_transferred: the sender's confirm in one operation: marks, one line, and the
  * message removed with its last recipient. */
 static void test_transferred(void **state)
@@ -1241,10 +1273,7 @@ static void read_check(ox_queue *q, int64_t id, const char *mts, size_t len, siz
 static void test_inline_content(void **state)
 {
     fx *f = *state;
-    ox_queue_close(f->q);
-    ox_queue_config cfg = {.path = f->d.db, .recover = true, .inline_max = 1000};
-    char err[256];
-    assert_int_equal(ox_queue_open(&cfg, 0, &f->q, NULL, err, sizeof err), 0);
+    reopen_inline(f, 1000);
     int64_t a, b, c, x;
     assert_int_equal(qt_insert(f->q, "in-a", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 1000, &a), 0);
     assert_int_equal(qt_insert(f->q, "in-b", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 1001, &b), 0);
@@ -1280,6 +1309,8 @@ static void test_inline_content(void **state)
     /* reopen: nothing to recover, contents intact */
     ox_queue_recovery rec;
     ox_queue_close(f->q);
+    ox_queue_config cfg = {.path = f->d.db, .recover = true, .inline_max = 1000};
+    char err[256];
     assert_int_equal(ox_queue_open(&cfg, 0, &f->q, &rec, err, sizeof err), 0);
     assert_int_equal(rec.orphans_removed + rec.quarantined + rec.transfers_reset, 0);
     read_check(f->q, a, "in-a", 1000, 100);
@@ -1374,6 +1405,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_purge_msg, setup, teardown),
         cmocka_unit_test_setup_teardown(test_note_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transferred, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_content_in_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_preserves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
