@@ -148,12 +148,13 @@ static void acknowledge(ox_daemon *d, bool ok)
     free(list);
 }
 
-static void commit_failed(ox_daemon *d, const char *what)
+/* The hold is rolled back: what it acknowledges will be sent again by its senders. */
+static void commit_failed(ox_daemon *d, const char *what, const char *why)
 {
     ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_QUEUE_RECOVERED, NULL,
                   "%s failed (%s); the transfers and submissions of this moment are not "
                   "acknowledged and their senders will send them again; check the disk",
-                  what, what[0] == 'q' ? ox_queue_errmsg(d->mta.q) : "syncfs");
+                  what, why);
     ox_queue_batch_abort(d->mta.q);
 }
 
@@ -166,9 +167,9 @@ void ox_daemon_commit_now(ox_daemon *d)
     /* Mailbox files before the rows that record their deliveries. */
     bool ok = ox_mta_sync_mailboxes(&d->mta) == 0;
     if (!ok)
-        commit_failed(d, "making the mailbox durable");
+        commit_failed(d, "making the mailbox durable", "syncfs");
     else if (!(ok = ox_queue_hold_commit(d->mta.q) == 0))
-        commit_failed(d, "queue commit");
+        commit_failed(d, "queue commit", ox_queue_errmsg(d->mta.q));
     /* Acknowledgements go out only now that what they acknowledge is on disk. */
     acknowledge(d, ok);
 }
@@ -219,7 +220,7 @@ static void on_turn_end(uv_check_t *h)
         if (ox_mta_sync_mailboxes(&d->mta) != 0) {
             d->holding = false;
             uv_timer_stop(&d->lazy_commit);
-            commit_failed(d, "making the mailbox durable");
+            commit_failed(d, "making the mailbox durable", "syncfs");
             acknowledge(d, false);
             return;
         }

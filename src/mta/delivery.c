@@ -5,7 +5,8 @@
  *      (envelope then content), readable with `x400mta show`. The name is a function of the
  *      message and recipient only, so a delivery repeated after a crash replaces the same
  *      file: delivered exactly once. Written to a temporary and renamed; before the queue's
- *      commit records the deliveries of a run, one syncfs makes all of them durable at once
+ *      commit records the deliveries of a run, or the transfers of messages delivered at
+ *      arrival are confirmed, one syncfs makes all of them durable at once
  *      (ox_mta_sync_mailboxes). An fsync per file and per directory cost two synchronous
  *      inode-table writes per message (most of the receiver's time in bench/); syncfs writes
  *      each dirty block once. It also flushes whatever else is dirty on that file system,
@@ -188,19 +189,17 @@ int ox_mta_deliver_octets(ox_mta *m, const char *mts_text, const char *rcpt_text
     if (rc)
         return rc;
     struct iovec iov[2] = {{(void *)envelope.p, envelope.len}, {(void *)content.p, content.len}};
-    size_t want = envelope.len + content.len;
-    ssize_t w = writev(f.fd, iov, 2);
-    if (w >= 0 && (size_t)w < want) { /* a short write: the rest one piece at a time */
-        size_t done = (size_t)w;
-        if (done < envelope.len)
-            rc = write_all(f.fd, envelope.p + done, envelope.len - done) != 0 ||
-                         write_all(f.fd, content.p, content.len) != 0
-                     ? OX_E_IO
-                     : 0;
-        else
-            rc = write_all(f.fd, content.p + (done - envelope.len), want - done) != 0 ? OX_E_IO : 0;
-    } else if (w < 0) {
+    ssize_t w;
+    do
+        w = writev(f.fd, iov, 2);
+    while (w < 0 && errno == EINTR);
+    if (w < 0) {
         rc = OX_E_IO;
+    } else { /* finish what a short write left, one piece at a time */
+        size_t e = (size_t)w < envelope.len ? (size_t)w : envelope.len, c = (size_t)w - e;
+        if (write_all(f.fd, envelope.p + e, envelope.len - e) != 0 ||
+            write_all(f.fd, content.p + c, content.len - c) != 0)
+            rc = OX_E_IO;
     }
     return mailbox_finish(m, &f, rc, path_out, err, cap);
 }
