@@ -158,20 +158,25 @@ static void commit_failed(ox_daemon *d, const char *what, const char *why)
     ox_queue_batch_abort(d->mta.q);
 }
 
-void ox_daemon_commit_now(ox_daemon *d)
+/* Ends the hold: committed if the mailbox was synced (|synced|) and the commit works, else
+ * rolled back; then its acknowledgements, which go out only once what they acknowledge is on
+ * disk. */
+static void end_hold(ox_daemon *d, bool synced)
 {
-    if (!d->holding)
-        return;
     d->holding = false;
     uv_timer_stop(&d->lazy_commit);
-    /* Mailbox files before the rows that record their deliveries. */
-    bool ok = ox_mta_sync_mailboxes(&d->mta) == 0;
+    bool ok = synced;
     if (!ok)
         commit_failed(d, "making the mailbox durable", "syncfs");
     else if (!(ok = ox_queue_hold_commit(d->mta.q) == 0))
         commit_failed(d, "queue commit", ox_queue_errmsg(d->mta.q));
-    /* Acknowledgements go out only now that what they acknowledge is on disk. */
     acknowledge(d, ok);
+}
+
+void ox_daemon_commit_now(ox_daemon *d)
+{
+    if (d->holding) /* mailbox files before the rows that record their deliveries */
+        end_hold(d, ox_mta_sync_mailboxes(&d->mta) == 0);
 }
 
 bool ox_daemon_after_commit(ox_daemon *d, ox_commit_cb fn, void *ctx)
@@ -218,15 +223,12 @@ static void on_turn_end(uv_check_t *h)
          * delivered at arrival (durable once their mailbox files are) or of resends already
          * held; the hold of marks may stay open. */
         if (ox_mta_sync_mailboxes(&d->mta) != 0) {
-            d->holding = false;
-            uv_timer_stop(&d->lazy_commit);
-            commit_failed(d, "making the mailbox durable", "syncfs");
-            acknowledge(d, false);
+            end_hold(d, false); /* not retried: a second syncfs may not report the error */
             return;
         }
         acknowledge(d, true);
     }
-    if (d->holding && !uv_is_active((uv_handle_t *)&d->lazy_commit))
+    if (!uv_is_active((uv_handle_t *)&d->lazy_commit))
         uv_timer_start(&d->lazy_commit, on_lazy_commit, LAZY_COMMIT_MS - age, 0);
 }
 

@@ -241,7 +241,7 @@ int ox_mta_store_decoded(ox_mta *m, ox_p1_apdu *ap, ox_queue_writer *content, ui
     ox_queue_writer *wp = &w;
     bool have_writer = false;
     bool at_arrival = false; /* may be delivered at arrival (deliver_at_arrival) */
-    bool delivered = false;  /* was: not queued */
+    bool delivered = false;  /* delivered at arrival: not queued */
     m->last_queued = false;
 
     if (a.kind == OX_P1_APDU_REPORT) {

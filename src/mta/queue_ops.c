@@ -67,6 +67,25 @@ static int q_check_msg(ox_queue *q, const ox_queue_msg_in *m)
     return 0;
 }
 
+/* Adds the history line |text| (cut at OX_QUEUE_ERRTEXT_MAX) with |event_id| to message
+ * |msg_id|, taking its MTS id from the row. OX_E_NOTFOUND (with |what|) when there is no such
+ * message. */
+static int q_history_line(ox_queue *q, int64_t msg_id, uint64_t now_ms, int event_id,
+                          const char *text, const char *what)
+{
+    sqlite3_stmt *st = q_stmt(q, S_HIST_MSG);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, msg_id);
+    q_bind_u64(st, 2, now_ms);
+    sqlite3_bind_int(st, 3, event_id);
+    q_bind_text(st, 4, text ? text : "", OX_QUEUE_ERRTEXT_MAX);
+    int rc = q_step_done(q, st, what);
+    if (rc == 0 && sqlite3_changes(q->db) == 0)
+        rc = q_fail(q, OX_E_NOTFOUND, "%s: no message %lld", what, (long long)msg_id);
+    return rc;
+}
+
 static int q_insert_rows(ox_queue *q, const ox_queue_msg_in *m, const char *content_ref,
                          const ox_buf *inl, uint64_t content_size, uint64_t now_ms, int64_t *id)
 {
@@ -113,13 +132,7 @@ static int q_insert_rows(ox_queue *q, const ox_queue_msg_in *m, const char *cont
     char text[OX_QUEUE_NAME_MAX + 96];
     snprintf(text, sizeof text, "queued from %s: %zu recipient(s), %llu content bytes", m->source,
              m->n_rcpts, (unsigned long long)content_size);
-    if (!(st = q_stmt(q, S_HIST_MSG)))
-        return OX_E_IO;
-    sqlite3_bind_int64(st, 1, mid);
-    q_bind_u64(st, 2, now_ms);
-    sqlite3_bind_int(st, 3, 0);
-    sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
-    if ((rc = q_step_done(q, st, "insert history")) != 0)
+    if ((rc = q_history_line(q, mid, now_ms, 0, text, "insert history")) != 0)
         return rc;
     *id = mid;
     return 0;
@@ -615,17 +628,7 @@ int ox_queue_history_add(ox_queue *q, int64_t msg_id, uint64_t now_ms, int event
     int rc = q_op_begin(q);
     if (rc)
         return rc;
-    sqlite3_stmt *st = q_stmt(q, S_HIST_MSG);
-    if (!st)
-        return q_op_end(q, OX_E_IO);
-    sqlite3_bind_int64(st, 1, msg_id);
-    q_bind_u64(st, 2, now_ms);
-    sqlite3_bind_int(st, 3, event_id);
-    q_bind_text(st, 4, text ? text : "", OX_QUEUE_ERRTEXT_MAX);
-    rc = q_step_done(q, st, "history");
-    if (rc == 0 && sqlite3_changes(q->db) == 0)
-        rc = q_fail(q, OX_E_NOTFOUND, "history: no message %lld", (long long)msg_id);
-    return q_op_end(q, rc);
+    return q_op_end(q, q_history_line(q, msg_id, now_ms, event_id, text, "history"));
 }
 
 int ox_queue_history_foreach(ox_queue *q, const char *mts_id,
@@ -718,14 +721,8 @@ static int q_purge_found(ox_queue *q, sqlite3_stmt *st, uint64_t now_ms, const c
         snprintf(rec, sizeof rec, "%.*s", Q_NAME_LEN - 1, q_col_text(st, 2));
     sqlite3_reset(st);
 
-    int rc;
-    if (!(st = q_stmt(q, S_HIST_MSG)))
-        return OX_E_IO;
-    sqlite3_bind_int64(st, 1, *id);
-    q_bind_u64(st, 2, now_ms);
-    sqlite3_bind_int(st, 3, 0);
-    sqlite3_bind_text(st, 4, hist ? hist : Q_PURGED_TEXT, -1, SQLITE_STATIC);
-    if ((rc = q_step_done(q, st, "purge history")) != 0)
+    int rc = q_history_line(q, *id, now_ms, 0, hist ? hist : Q_PURGED_TEXT, "purge history");
+    if (rc)
         return rc;
     if (!(st = q_stmt(q, S_SEEN_ADD)))
         return OX_E_IO;
@@ -805,15 +802,7 @@ static int q_transferred_rows(ox_queue *q, int64_t msg_id, const int64_t *rcpt_i
     int rc = q_purge_found(q, st, now_ms, hist, &id, removed);
     if (rc || *removed)
         return rc; /* the purge wrote the line */
-    if (!(st = q_stmt(q, S_HIST_MSG)))
-        return OX_E_IO;
-    sqlite3_bind_int64(st, 1, msg_id);
-    q_bind_u64(st, 2, now_ms);
-    sqlite3_bind_int(st, 3, event_id);
-    q_bind_text(st, 4, text, OX_QUEUE_ERRTEXT_MAX);
-    if ((rc = q_step_done(q, st, "history")) == 0 && sqlite3_changes(q->db) == 0)
-        rc = q_fail(q, OX_E_NOTFOUND, "transferred: no message %lld", (long long)msg_id);
-    return rc;
+    return q_history_line(q, msg_id, now_ms, event_id, text, "transferred");
 }
 
 int ox_queue_transferred(ox_queue *q, int64_t msg_id, const int64_t *rcpt_ids, size_t n,
