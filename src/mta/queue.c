@@ -133,7 +133,8 @@ static const char *const q_sql_text[S_COUNT] = {
  * files past a 4 MB in-memory part the flapping-link test ran up to 6 times slower; mmap serves
  * reads of the database file without a system call. Known cost of temp_store=MEMORY: SQLite
  * keeps the journal in 1 KB pieces and walks them from the first on each statement's
- * release (~60 of the receiver's ~250 us a message; docs/BENCH.md). */
+ * release (~60 of the receiver's ~250 us a message; docs/BENCH.md); their allocation is
+ * cheap since queue_sqlite_memory.c recycles them. */
 static const char q_tuning[] = "PRAGMA foreign_keys=ON;"
                                "PRAGMA cache_size=-65536;"    /* KiB: 64 MB at most */
                                "PRAGMA temp_store=MEMORY;"    /* journals of savepoints too */
@@ -596,10 +597,7 @@ int ox_queue_open(const ox_queue_config *cfg, uint64_t now_ms, ox_queue **out,
     ox_buf_init(&q->scratch, q->alloc, NULL, 0);
     q_seed(q);
 
-    /* SQLite counts every allocation under a global mutex unless told not to (a lock and an
-     * unlock around each malloc: ~3% of the sender's time). Only possible before SQLite's
-     * first use in the process; later calls are refused and change nothing. */
-    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    q_sqlite_configure();
     int rc = 0;
     if (!q->read_only)
         rc = q_lock(q, cfg->path);

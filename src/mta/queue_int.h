@@ -124,4 +124,7 @@ void q_unlink_list(ox_queue *q, ox_buf *names); /* unlink each name, empty the l
 void q_unlink_from(ox_queue *q, ox_buf *names, size_t from); /* the same from offset from */
 int q_recover_files(ox_queue *q, uint64_t now_ms, ox_queue_recovery *rec);
 
+/* Configures SQLite's memory for the process, once, before its first use. */
+void q_sqlite_configure(void);
+
 #endif
