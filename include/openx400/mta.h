@@ -48,6 +48,7 @@ typedef struct ox_mta {
     bool mailbox_dirty;
     bool last_queued; /* the last store put a message into the queue (not delivered at arrival) */
     char known_dir[OX_CFG_PATH_MAX + 200]; /* exists: no mkdir for the next file there */
+    int known_fd;                          /* known_dir, open; -1 when none */
 } ox_mta;
 
 /* Opens the queue (with recovery), builds routing. |err| receives a sentence on failure.
@@ -107,7 +108,13 @@ void ox_mta_rx_cancel(ox_mta_rx *rx);
  * deliveries, or acknowledges a message delivered at arrival, calls it first. Returns 0 or
  * OX_E_IO (the files stay; their deliveries must not be acknowledged). */
 int ox_mta_sync_mailboxes(ox_mta *m);
-/* Files were written since the last ox_mta_sync_mailboxes. */
+/* The same in two steps, for a syncfs(fd) on another thread between them: begin gives the
+ * file descriptor to sync (-1: nothing was written since the last sync) and counts what was
+ * written so far as in this sync; end closes it and reports whether it was |synced|. Returns
+ * 0 or OX_E_IO. */
+int ox_mta_mailbox_sync_begin(ox_mta *m, int *fd);
+int ox_mta_mailbox_sync_end(ox_mta *m, int fd, bool synced);
+/* Files were written since the last ox_mta_sync_mailboxes (or its begin). */
 bool ox_mta_mailbox_dirty(const ox_mta *m);
 
 /* Does the work that is due at |now_ms|: local deliveries, expiries, non-routable recipients,

@@ -805,7 +805,7 @@ static void on_assoc_event(conn *c, const ox_assoc_ev *ev, ox_buf *out)
              * arrival, the mailbox's sync). */
             if (ox_daemon_after_commit(d, ox_conn_confirm_held, c)) {
                 c->refs++;
-            } else if (ox_mta_sync_mailboxes(&d->mta) == 0) {
+            } else if (ox_daemon_sync_mailboxes(d) == 0) {
                 ox_assoc_transfer_confirm(&c->m, out);
                 c->lt->msgs_in++;
                 c->lt->state = OX_LTAB_IDLE;

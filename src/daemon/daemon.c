@@ -3,12 +3,15 @@
  * Why: start-up refuses to run with a bad configuration (printing every file:line problem),
  *      reload never drops queued mail (the queue is on disk; only the configuration object is
  *      swapped), and SIGTERM stops after the current step, never in the middle of a commit. */
+#define _GNU_SOURCE /* syncfs */
 #include "daemon.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 uint64_t ox_daemon_wall_ms(void)
 {
@@ -136,6 +139,13 @@ bool ox_daemon_hold(ox_daemon *d)
     return true;
 }
 
+static void run_acks(struct ox_after_commit *list, size_t n, bool ok)
+{
+    for (size_t i = 0; i < n; i++)
+        list[i].fn(list[i].ctx, ok);
+    free(list);
+}
+
 /* Runs the acknowledgements waiting for this moment's work to be durable. */
 static void acknowledge(ox_daemon *d, bool ok)
 {
@@ -143,9 +153,7 @@ static void acknowledge(ox_daemon *d, bool ok)
     struct ox_after_commit *list = d->after;
     d->after = NULL;
     d->n_after = d->cap_after = 0;
-    for (size_t i = 0; i < n; i++)
-        list[i].fn(list[i].ctx, ok);
-    free(list);
+    run_acks(list, n, ok);
 }
 
 /* The hold is rolled back: what it acknowledges will be sent again by its senders. */
@@ -173,10 +181,68 @@ static void end_hold(ox_daemon *d, bool synced)
     acknowledge(d, ok);
 }
 
+int ox_daemon_sync_mailboxes(ox_daemon *d)
+{
+    if (d->syncing) /* its files may not be on disk yet: a syncfs that starts now covers them */
+        d->mta.mailbox_dirty = true;
+    return ox_mta_sync_mailboxes(&d->mta);
+}
+
 void ox_daemon_commit_now(ox_daemon *d)
 {
     if (d->holding) /* mailbox files before the rows that record their deliveries */
-        end_hold(d, ox_mta_sync_mailboxes(&d->mta) == 0);
+        end_hold(d, ox_daemon_sync_mailboxes(d) == 0);
+}
+
+/* Acknowledgements of messages delivered at arrival wait only for their mailbox files. The
+ * syncfs that makes them durable runs on a worker thread while the loop takes the next
+ * messages, whose acknowledgements wait for the sync after it: in the loop, the receiver
+ * waited in syncfs about half of a drain and its senders waited with it (docs/BENCH.md). */
+static void sync_on_worker(uv_work_t *w)
+{
+    ox_daemon *d = w->data;
+    d->sync_errno = syncfs(d->sync_fd) == 0 ? 0 : errno;
+}
+
+static void sync_done(uv_work_t *w, int status)
+{
+    ox_daemon *d = w->data;
+    bool ok = status == 0 && d->sync_errno == 0;
+    struct ox_after_commit *list = d->after_sync;
+    size_t n = d->n_after_sync;
+    d->syncing = false;
+    d->after_sync = NULL;
+    d->n_after_sync = 0;
+    ox_mta_mailbox_sync_end(&d->mta, d->sync_fd, ok);
+    if (!ok && d->holding)
+        end_hold(d, false); /* not retried: a second syncfs may not report the error */
+    run_acks(list, n, ok);
+}
+
+static void start_mailbox_sync(ox_daemon *d)
+{
+    if (d->syncing || !d->n_after)
+        return; /* the acknowledgements wait for the next one, after this one */
+    int fd;
+    if (ox_mta_mailbox_sync_begin(&d->mta, &fd) != 0) {
+        end_hold(d, false);
+        return;
+    }
+    if (fd < 0) { /* nothing written since the last sync ended: already durable */
+        acknowledge(d, true);
+        return;
+    }
+    d->syncing = true;
+    d->sync_fd = fd;
+    d->after_sync = d->after;
+    d->n_after_sync = d->n_after;
+    d->after = NULL;
+    d->n_after = d->cap_after = 0;
+    d->mailbox_sync.data = d;
+    if (uv_queue_work(d->loop, &d->mailbox_sync, sync_on_worker, sync_done) != 0) {
+        sync_on_worker(&d->mailbox_sync); /* no worker: here, as before */
+        sync_done(&d->mailbox_sync, 0);
+    }
 }
 
 bool ox_daemon_after_commit(ox_daemon *d, ox_commit_cb fn, void *ctx)
@@ -218,16 +284,12 @@ static void on_turn_end(uv_check_t *h)
         ox_daemon_commit_now(d);
         return;
     }
-    if (d->n_after) {
-        /* Nothing stored in the queue waits for them: the acknowledgements are of messages
-         * delivered at arrival (durable once their mailbox files are) or of resends already
-         * held; the hold of marks may stay open. */
-        if (ox_mta_sync_mailboxes(&d->mta) != 0) {
-            end_hold(d, false); /* not retried: a second syncfs may not report the error */
-            return;
-        }
-        acknowledge(d, true);
-    }
+    /* Nothing stored in the queue waits for them: the acknowledgements are of messages
+     * delivered at arrival (durable once their mailbox files are) or of resends already held;
+     * the hold of marks may stay open. */
+    start_mailbox_sync(d);
+    if (!d->holding)
+        return;
     if (!uv_is_active((uv_handle_t *)&d->lazy_commit))
         uv_timer_start(&d->lazy_commit, on_lazy_commit, LAZY_COMMIT_MS - age, 0);
 }

@@ -44,6 +44,11 @@ typedef struct ox_daemon {
     uv_timer_t lazy_commit;                          /* ends a hold of state marks only */
     struct ox_after_commit *after;                   /* acknowledgements waiting */
     size_t n_after, cap_after;
+    uv_work_t mailbox_sync;             /* the mailbox's syncfs, on a worker thread */
+    bool syncing;                       /* mailbox_sync is in flight */
+    int sync_fd, sync_errno;            /* what it syncs, and how that went */
+    struct ox_after_commit *after_sync; /* acknowledgements waiting for it */
+    size_t n_after_sync;
 } ox_daemon;
 
 /* Runs |command| with /bin/sh -c (link.c); calls |cb| once with its exit status (128+signal
@@ -93,8 +98,11 @@ void ox_daemon_commit_now(ox_daemon *d);
  * after the hold's commit if it stored a message, else after the mailbox's sync alone
  * (messages delivered at arrival, resends; the hold of marks stays open). The place to
  * acknowledge. Returns false when nothing is held (the store already committed by itself):
- * sync the mailbox (ox_mta_sync_mailboxes) and acknowledge at once. */
+ * sync the mailbox (ox_daemon_sync_mailboxes) and acknowledge at once. */
 bool ox_daemon_after_commit(ox_daemon *d, ox_commit_cb fn, void *ctx);
+/* ox_mta_sync_mailboxes, and a real syncfs while one runs on the worker (whose files the
+ * caller may depend on). Returns 0 or OX_E_IO. */
+int ox_daemon_sync_mailboxes(ox_daemon *d);
 /* associations.c: the hold was committed (ok) or failed: confirm or abort. */
 void ox_conn_confirm_held(void *held, bool ok);
 

@@ -82,6 +82,7 @@ int ox_mta_open(ox_mta *m, const ox_mta_cfg *cfg, ox_eventlog *log, uint64_t now
                 size_t cap)
 {
     memset(m, 0, sizeof(*m));
+    m->known_fd = -1;
     m->cfg = cfg;
     m->log = log;
     if (getrandom(&m->nonce, sizeof(m->nonce), 0) != sizeof(m->nonce))
@@ -108,6 +109,7 @@ int ox_mta_open(ox_mta *m, const ox_mta_cfg *cfg, ox_eventlog *log, uint64_t now
 
 void ox_mta_close(ox_mta *m)
 {
+    ox_mta_mailbox_forget_dir(m);
     ox_queue_close(m->q);
     ox_routing_free(&m->routing);
     m->q = NULL;

@@ -6,6 +6,8 @@
 
 /* A file-name-safe form of |in| (addresses, identifiers). */
 void ox_mta_safe_name(const char *in, char *out, size_t cap);
+/* Closes the recipient directory kept open for the next file (delivery.c). */
+void ox_mta_mailbox_forget_dir(ox_mta *m);
 /* Writes the message for one local recipient into the mailbox; |path_out| gets the file.
  * Returns 0 or OX_E_IO (|err| says what). */
 int ox_mta_deliver_file(ox_mta *m, int64_t msg_id, const char *mts_text, const char *rcpt_text,

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "openx400/mta.h"
+#include "mta/mta_int.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -54,6 +55,21 @@ static int count_files(fixture *f, const char *who)
         n += strstr(e->d_name, ".p1") != NULL;
     closedir(d);
     return n;
+}
+
+/* Every entry of the recipient's directory, names joined by spaces. */
+static void list_dir(fixture *f, const char *who, char *out, size_t cap)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/mbox/%s", f->dir, who);
+    out[0] = '\0';
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            snprintf(out + strlen(out), cap - strlen(out), "%s ", e->d_name);
+    if (d)
+        closedir(d);
 }
 
 static const char alice[] = "C-GB_A-_P-SiteA_S-Alice";
@@ -295,6 +311,43 @@ static void test_expiry_and_open_retries(void **state)
     ox_buf_free(&a2);
 }
 
+/* A mailbox file appears whole under its name and nothing else is left in the directory; the
+ * same message and recipient delivered again replaces it (a resend after a crash); a
+ * directory removed behind the MTA's back is made again. */
+static void test_mailbox_file(void **state)
+{
+    fixture *f = *state;
+    char path[512], err[300], names[512], body[64] = "";
+    const char *mts = "C=GB;A= ;P=SiteA;L=1.x", *who = "C=GB;A= ;P=SiteA;S=Bob";
+    ox_span env = {(const uint8_t *)"ENV", 3};
+    ox_span one = {(const uint8_t *)"first", 5}, two = {(const uint8_t *)"second", 6};
+    assert_int_equal(
+        ox_mta_deliver_octets(&f->mta, mts, who, 0, env, one, path, sizeof(path), err, sizeof(err)),
+        0);
+    list_dir(f, bob, names, sizeof(names));
+    assert_string_equal(names, "C-GB_A-_P-SiteA_L-1.x.0.p1 ");
+    assert_int_equal(
+        ox_mta_deliver_octets(&f->mta, mts, who, 0, env, two, path, sizeof(path), err, sizeof(err)),
+        0);
+    list_dir(f, bob, names, sizeof(names));
+    assert_string_equal(names, "C-GB_A-_P-SiteA_L-1.x.0.p1 ");
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    assert_non_null(fgets(body, sizeof(body), fp));
+    fclose(fp);
+    assert_string_equal(body, "ENVsecond");
+    assert_int_equal(unlink(path), 0);
+    char dir[256];
+    snprintf(dir, sizeof(dir), "%s/mbox/%s", f->dir, bob);
+    assert_int_equal(rmdir(dir), 0);
+    assert_int_equal(
+        ox_mta_deliver_octets(&f->mta, mts, who, 1, env, one, path, sizeof(path), err, sizeof(err)),
+        0);
+    list_dir(f, bob, names, sizeof(names));
+    assert_string_equal(names, "C-GB_A-_P-SiteA_L-1.x.1.p1 ");
+    assert_int_equal(ox_mta_sync_mailboxes(&f->mta), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +356,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_duplicate_from_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loop_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delivered_at_arrival, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mailbox_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arrival_falls_back_to_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_content_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry_and_open_retries, setup, teardown),
