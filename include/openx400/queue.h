@@ -250,6 +250,13 @@ int ox_queue_find_mts_id(ox_queue *q, const char *mts_id, int64_t *id);
 /* PENDING -> IN_TRANSFER. Returns 0, OX_E_NOTFOUND (no such recipient), OX_E_STATE, OX_E_IO
  * (the same codes for every transition below). */
 int ox_queue_mark_in_transfer(ox_queue *q, int64_t rcpt_id, uint64_t now_ms);
+/* After a hold was rolled back (its commit failed), which took back the marks that ended
+ * transfers (transferred, retry) and began them: every recipient in transfer that is not in
+ * |busy| goes back to PENDING (no transfer will end it; until now only a restart did), and
+ * each pending one in |busy| (transfers still in flight) back to IN_TRANSFER. *n_reset (may
+ * be NULL) gets how many went back to pending. */
+int ox_queue_reset_transfers(ox_queue *q, uint64_t now_ms, const int64_t *busy, size_t n_busy,
+                             uint32_t *n_reset);
 /* IN_TRANSFER -> TRANSFERRED. */
 int ox_queue_mark_transferred(ox_queue *q, int64_t rcpt_id, uint64_t now_ms);
 /* PENDING or IN_TRANSFER -> DELIVERED. */

@@ -730,6 +730,22 @@ static void on_idle(uv_timer_t *t)
     ox_conn_release_soon(t->data);
 }
 
+void ox_daemon_reset_transfers(ox_daemon *d)
+{
+    int64_t *busy = malloc(sizeof(int64_t) * OX_LTAB_MAX * MAX_TX_RCPTS);
+    size_t n = 0;
+    for (int i = 0; busy && i < OX_LTAB_MAX; i++) {
+        ox_ltab_entry *e = &d->ltab.e[i];
+        conn *c = e->state != OX_LTAB_FREE ? e->owner : NULL;
+        for (size_t k = 0; c && c->tx && k < c->n_tx; k++)
+            busy[n++] = c->tx_rcpts[k];
+    }
+    uint32_t reset = 0;
+    if (busy && ox_queue_reset_transfers(d->mta.q, now_wall(), busy, n, &reset) == 0 && reset)
+        ox_daemon_kick(d);
+    free(busy);
+}
+
 void ox_daemon_assoc_stop_all(ox_daemon *d)
 {
     for (int i = 0; i < OX_LTAB_MAX; i++) {

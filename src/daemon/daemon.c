@@ -164,6 +164,7 @@ static void commit_failed(ox_daemon *d, const char *what, const char *why)
                   "acknowledged and their senders will send them again; check the disk",
                   what, why);
     ox_queue_batch_abort(d->mta.q);
+    ox_daemon_reset_transfers(d); /* the marks that ended transfers went with it */
 }
 
 /* Ends the hold: committed if the mailbox was synced (|synced|) and the commit works, else

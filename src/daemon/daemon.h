@@ -78,6 +78,9 @@ int ox_daemon_connector_index(const ox_mta_cfg *cfg, const char *name);
 void ox_daemon_watch(ox_daemon *d);
 /* Before a reload swaps in |next|: carries each connector's run state over by name. */
 void ox_daemon_connectors_remap(ox_daemon *d, const ox_mta_cfg *next);
+/* After a rolled-back hold: recipients marked in transfer that no association is sending go
+ * back to pending, and those it is sending back to in transfer (ox_queue_reset_transfers). */
+void ox_daemon_reset_transfers(ox_daemon *d);
 /* Releases what can be released, aborts the rest (stop). */
 void ox_daemon_assoc_stop_all(ox_daemon *d);
 

@@ -125,6 +125,9 @@ static const char *const q_sql_text[S_COUNT] = {
     [S_REF_USED] = "SELECT 1 FROM msg WHERE content_ref=?1 UNION ALL "
                    "SELECT 1 FROM quarantine WHERE content_ref=?1 LIMIT 1",
     [S_QCOUNT] = "SELECT count(*) FROM quarantine",
+    [S_IN_TRANSFER] = "SELECT id FROM rcpt WHERE state=1",
+    [S_SET_IN_TRANSFER_TO] =
+        "UPDATE rcpt SET state=?2 WHERE id=?1 AND state IN (0,1) AND state!=?2",
 };
 
 /* Measured with bench/mta_throughput.sh (docs/BENCH.md): the default 2 MB page cache made
@@ -300,10 +303,22 @@ int q_op_begin(ox_queue *q)
     return q_run(q, q->in_batch ? S_SAVEPOINT : S_BEGIN, "begin");
 }
 
+int q_op_begin_single(ox_queue *q)
+{
+    if (!q->in_batch || q->read_only)
+        return q_op_begin(q);
+    q->op_single = true;
+    return 0;
+}
+
 /* Ends the call's transaction: on rc == 0 commits (outside a batch: directory fsync first,
  * then COMMIT, then removals), else rolls back; returns rc or the commit's error. */
 int q_op_end(ox_queue *q, int rc)
 {
+    if (q->in_batch && q->op_single) {
+        q->op_single = false;
+        return rc;
+    }
     if (q->in_batch) {
         if (rc != 0) {
             /* This call's new files go; its removals are forgotten; the batch stays. */

@@ -61,6 +61,8 @@ typedef enum q_sql {
     S_READ_INLINE,
     S_REF_USED,
     S_QCOUNT,
+    S_IN_TRANSFER,
+    S_SET_IN_TRANSFER_TO,
     S_COUNT
 } q_sql;
 
@@ -75,6 +77,7 @@ struct ox_queue {
     bool read_only;
     bool no_sync;
     bool in_batch;
+    bool op_single;    /* the current call is one statement without a savepoint */
     bool hold;         /* ox_queue_hold_begin: batches nest inside as savepoints */
     unsigned nest;     /* batches open inside the hold */
     size_t nest_added; /* added.len when the (one level of) nested batch began */
@@ -107,6 +110,9 @@ int q_sqlerr(ox_queue *q, const char *what);
 int q_step_done(ox_queue *q, sqlite3_stmt *st, const char *what);
 int q_run(ox_queue *q, q_sql s, const char *what);
 int q_op_begin(ox_queue *q);
+/* The same for a call that is one statement: inside a batch it needs no savepoint of its
+ * own, since SQLite undoes a failed statement by itself. */
+int q_op_begin_single(ox_queue *q);
 int q_op_end(ox_queue *q, int rc);
 void q_bind_text(sqlite3_stmt *st, int i, const char *s, size_t max);
 void q_bind_u64(sqlite3_stmt *st, int i, uint64_t v);

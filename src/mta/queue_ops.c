@@ -229,11 +229,92 @@ static int q_transition(ox_queue *q, sqlite3_stmt *st, int64_t rcpt_id, uint64_t
     return q_step_done(q, st, "history");
 }
 
+static bool q_in(const int64_t *ids, size_t n, int64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+/* Sets recipient |id| (pending or in transfer) to |to|; *changed says whether it moved. */
+static int q_set_transfer_state(ox_queue *q, int64_t id, ox_queue_rcpt_state to, bool *changed)
+{
+    sqlite3_stmt *st = q_stmt(q, S_SET_IN_TRANSFER_TO);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int(st, 2, (int)to);
+    int rc = q_step_done(q, st, "reset transfer");
+    *changed = rc == 0 && sqlite3_changes(q->db) > 0;
+    return rc;
+}
+
+static int q_reset_transfers(ox_queue *q, uint64_t now_ms, const int64_t *busy, size_t n_busy,
+                             uint32_t *n_reset)
+{
+    sqlite3_stmt *st = q_stmt(q, S_IN_TRANSFER);
+    if (!st)
+        return OX_E_IO;
+    ox_buf ids;
+    ox_buf_init(&ids, NULL, NULL, 0);
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (!q_in(busy, n_busy, id) && ox_buf_append(&ids, &id, sizeof id) != 0)
+            s = SQLITE_NOMEM;
+    }
+    sqlite3_reset(st);
+    int rc = s == SQLITE_DONE ? 0 : s == SQLITE_NOMEM ? OX_E_NOMEM : q_sqlerr(q, "reset");
+    bool changed;
+    for (size_t i = 0; rc == 0 && i < ids.len / sizeof(int64_t); i++) {
+        int64_t id;
+        memcpy(&id, ids.p + i * sizeof id, sizeof id);
+        rc = q_set_transfer_state(q, id, OX_QUEUE_PENDING, &changed);
+        if (rc == 0 && changed) {
+            (*n_reset)++;
+            if ((st = q_stmt(q, S_HIST_RCPT)) == NULL)
+                rc = OX_E_IO;
+            else {
+                sqlite3_bind_int64(st, 1, id);
+                q_bind_u64(st, 2, now_ms);
+                q_bind_text(st, 3, "in transfer when a commit failed, back to pending",
+                            OX_QUEUE_ERRTEXT_MAX);
+                rc = q_step_done(q, st, "history");
+            }
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < n_busy; i++)
+        rc = q_set_transfer_state(q, busy[i], OX_QUEUE_IN_TRANSFER, &changed);
+    ox_buf_free(&ids);
+    return rc;
+}
+
+int ox_queue_reset_transfers(ox_queue *q, uint64_t now_ms, const int64_t *busy, size_t n_busy,
+                             uint32_t *n_reset)
+{
+    uint32_t n = 0;
+    if (n_reset)
+        *n_reset = 0;
+    if (!q || (n_busy && !busy))
+        return OX_E_ARG;
+    int rc = q_op_begin(q);
+    if (rc)
+        return rc;
+    rc = q_op_end(q, q_reset_transfers(q, now_ms, busy, n_busy, &n));
+    if (rc == 0 && n_reset)
+        *n_reset = n;
+    return rc;
+}
+
 static int q_set_state(ox_queue *q, int64_t rcpt_id, uint64_t now_ms, ox_queue_rcpt_state to)
 {
     if (!q)
         return OX_E_ARG;
-    int rc = q_op_begin(q);
+    /* In transfer is a passing state that recovery undoes: its outcome (transferred, retry)
+     * is the step worth a history line. */
+    const char *hist = to == OX_QUEUE_IN_TRANSFER ? NULL : ox_queue_state_name(to);
+    int rc = hist ? q_op_begin(q) : q_op_begin_single(q);
     if (rc)
         return rc;
     sqlite3_stmt *st = q_stmt(q, S_SET_STATE);
@@ -242,9 +323,6 @@ static int q_set_state(ox_queue *q, int64_t rcpt_id, uint64_t now_ms, ox_queue_r
     sqlite3_bind_int64(st, 1, rcpt_id);
     sqlite3_bind_int(st, 2, (int)to);
     sqlite3_bind_int(st, 3, (int)q_allowed[to]);
-    /* In transfer is a passing state that recovery undoes: its outcome (transferred, retry)
-     * is the step worth a history line. */
-    const char *hist = to == OX_QUEUE_IN_TRANSFER ? NULL : ox_queue_state_name(to);
     return q_op_end(q, q_transition(q, st, rcpt_id, now_ms, ox_queue_state_name(to), hist));
 }
 

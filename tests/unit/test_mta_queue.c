@@ -769,6 +769,35 @@ static void test_content_in_memory(void **state)
 
 /* ox_queue_transferred: the sender's confirm in one operation: marks, one line, and the
  * message removed with its last recipient. */
+/* A hold rolled back took the marks that ended two transfers: they go back to pending; a
+ * transfer still in flight keeps (or gets back) its in-transfer mark. */
+static void test_reset_transfers(void **state)
+{
+    fx *f = *state;
+    int64_t a;
+    assert_int_equal(qt_insert(f->q, "rt-a", OX_QUEUE_PRIO_NORMAL, 10, 0, "c", 4, 50, &a), 0);
+    int64_t r[4];
+    for (uint32_t i = 0; i < 4; i++)
+        r[i] = qt_rcpt(f->q, a, i);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ox_queue_mark_in_transfer(f->q, r[i], 20), 0);
+    int64_t busy[] = {r[1], r[3]}; /* r[3] is pending though in flight */
+    uint32_t n = 99;
+    assert_int_equal(ox_queue_reset_transfers(f->q, 30, busy, 2, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(state_of(f->q, r[0]), OX_QUEUE_PENDING);
+    assert_int_equal(state_of(f->q, r[1]), OX_QUEUE_IN_TRANSFER);
+    assert_int_equal(state_of(f->q, r[2]), OX_QUEUE_PENDING);
+    assert_int_equal(state_of(f->q, r[3]), OX_QUEUE_IN_TRANSFER);
+    hist h = {0};
+    assert_int_equal(ox_queue_history_foreach(f->q, "rt-a", hist_cb, &h), 0);
+    assert_int_equal(h.n, 3); /* queued; two back to pending */
+    assert_non_null(strstr(h.last, "back to pending"));
+    assert_int_equal(ox_queue_reset_transfers(f->q, 31, NULL, 0, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(ox_queue_reset_transfers(f->q, 31, NULL, 1, &n), OX_E_ARG);
+}
+
 static void test_transferred(void **state)
 {
     fx *f = *state;
@@ -1405,6 +1434,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_purge_msg, setup, teardown),
         cmocka_unit_test_setup_teardown(test_note_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transferred, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset_transfers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_content_in_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_preserves, setup, teardown),

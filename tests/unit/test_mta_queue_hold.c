@@ -81,6 +81,8 @@ static void test_journal_pieces(void **state)
         if (i == 199)
             assert_int_equal(ox_queue_batch_abort(q), 0);
     }
+    /* a one-statement call without a savepoint of its own fails alone */
+    assert_int_equal(ox_queue_mark_in_transfer(q, 999999, 5), OX_E_NOTFOUND);
     assert_int_equal(ox_queue_hold_commit(q), 0);
     for (int i = 0; i < 300; i++) {
         snprintf(mts, sizeof(mts), "j-%d", i);
