@@ -400,6 +400,19 @@ int ox_queue_note_delivered(ox_queue *q, const char *mts_id, uint64_t now_ms,
  * (read_only) or OX_E_IO. */
 int ox_queue_transferred(ox_queue *q, int64_t msg_id, const int64_t *rcpt_ids, size_t n,
                          uint64_t now_ms, int event_id, const char *text, bool *removed);
+/* One confirmed transfer, for ox_queue_transferred_many. */
+typedef struct ox_queue_transfer {
+    int64_t msg_id;
+    const int64_t *rcpt_ids;
+    size_t n;
+    const char *text;
+} ox_queue_transfer;
+/* ox_queue_transferred for each of |items| (event |event_id|) in one operation: what the
+ * confirms of one loop turn share (each alone journalled the same index and history pages
+ * again). If the operation fails, each is tried alone, so one bad item costs only itself.
+ * Returns 0, OX_E_ARG, or the first error of an item tried alone. */
+int ox_queue_transferred_many(ox_queue *q, const ox_queue_transfer *items, size_t n,
+                              uint64_t now_ms, int event_id);
 
 /* ---- Removal and quarantine ---- */
 

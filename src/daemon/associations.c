@@ -609,16 +609,16 @@ static void tx_continue(conn *c, ox_buf *out)
     }
 }
 
+_Static_assert(MAX_TX_RCPTS <= OX_DAEMON_TX_RCPTS, "a transfer's recipients fit a mark");
+
 static void tx_confirmed(conn *c)
 {
     ox_daemon *d = c->d;
-    ox_daemon_hold(d); /* a lost "transferred" mark means one resend, which the peer drops */
     uint64_t now = now_wall();
     char text[OX_CFG_NAME_MAX + 64];
     snprintf(text, sizeof(text), "transferred to %s (%zu recipient(s))", c->lt->peer, c->n_tx);
     /* The message goes from the queue if these were its last recipients. */
-    ox_queue_transferred(d->mta.q, c->tx_msg, c->tx_rcpts, c->n_tx, now, OX_EV_MSG_TRANSFERRED,
-                         text, NULL);
+    ox_daemon_note_transferred(d, c->tx_msg, c->tx_rcpts, c->n_tx, text);
     ox_event_ctx x = ox_conn_event_ctx(c);
     x.msgid = c->tx_id;
     ox_event_emit(&d->log, now, OX_EV_MSG_TRANSFERRED, &x,
@@ -732,8 +732,13 @@ static void on_idle(uv_timer_t *t)
 
 void ox_daemon_reset_transfers(ox_daemon *d)
 {
-    int64_t *busy = malloc(sizeof(int64_t) * OX_LTAB_MAX * MAX_TX_RCPTS);
+    /* Confirmed transfers whose marks wait for the turn's end stay in transfer too. */
+    int64_t *busy = malloc(sizeof(int64_t) *
+                           (OX_LTAB_MAX * MAX_TX_RCPTS + d->n_confirmed * OX_DAEMON_TX_RCPTS));
     size_t n = 0;
+    for (size_t i = 0; busy && i < d->n_confirmed; i++)
+        for (size_t k = 0; k < d->confirmed[i].n; k++)
+            busy[n++] = d->confirmed[i].rcpts[k];
     for (int i = 0; busy && i < OX_LTAB_MAX; i++) {
         ox_ltab_entry *e = &d->ltab.e[i];
         conn *c = e->state != OX_LTAB_FREE ? e->owner : NULL;

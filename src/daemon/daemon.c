@@ -182,6 +182,50 @@ static void end_hold(ox_daemon *d, bool synced)
     acknowledge(d, ok);
 }
 
+void ox_daemon_note_transferred(ox_daemon *d, int64_t msg, const int64_t *rcpts, size_t n,
+                                const char *text)
+{
+    if (n <= OX_DAEMON_TX_RCPTS && d->n_confirmed == d->cap_confirmed) {
+        size_t cap = d->cap_confirmed ? d->cap_confirmed * 2 : 16;
+        struct ox_confirmed_tx *p = realloc(d->confirmed, cap * sizeof(*p));
+        if (p) {
+            d->confirmed = p;
+            d->cap_confirmed = cap;
+        }
+    }
+    if (n > OX_DAEMON_TX_RCPTS || d->n_confirmed == d->cap_confirmed) {
+        ox_daemon_hold(d);
+        ox_queue_transferred(d->mta.q, msg, rcpts, n, ox_daemon_wall_ms(), OX_EV_MSG_TRANSFERRED,
+                             text, NULL);
+        return;
+    }
+    struct ox_confirmed_tx *t = &d->confirmed[d->n_confirmed++];
+    t->msg = msg;
+    t->n = n;
+    memcpy(t->rcpts, rcpts, n * sizeof(*rcpts));
+    snprintf(t->text, sizeof(t->text), "%s", text);
+}
+
+/* The turn's confirmed transfers, marked in one operation: each alone journalled the same
+ * index and history pages again (docs/BENCH.md). A lost mark means one resend, which the peer
+ * drops, so they join the hold of marks. */
+static void mark_transferred(ox_daemon *d)
+{
+    if (!d->n_confirmed)
+        return;
+    ox_queue_transfer items[64];
+    ox_daemon_hold(d);
+    for (size_t i = 0; i < d->n_confirmed; i += 64) {
+        size_t k = 0;
+        for (; k < 64 && i + k < d->n_confirmed; k++) {
+            const struct ox_confirmed_tx *t = &d->confirmed[i + k];
+            items[k] = (ox_queue_transfer){t->msg, t->rcpts, t->n, t->text};
+        }
+        ox_queue_transferred_many(d->mta.q, items, k, ox_daemon_wall_ms(), OX_EV_MSG_TRANSFERRED);
+    }
+    d->n_confirmed = 0;
+}
+
 int ox_daemon_sync_mailboxes(ox_daemon *d)
 {
     if (d->syncing) /* its files may not be on disk yet: a syncfs that starts now covers them */
@@ -191,6 +235,7 @@ int ox_daemon_sync_mailboxes(ox_daemon *d)
 
 void ox_daemon_commit_now(ox_daemon *d)
 {
+    mark_transferred(d);
     if (d->holding) /* mailbox files before the rows that record their deliveries */
         end_hold(d, ox_daemon_sync_mailboxes(d) == 0);
 }
@@ -278,6 +323,7 @@ static void on_lazy_commit(uv_timer_t *t)
 static void on_turn_end(uv_check_t *h)
 {
     ox_daemon *d = h->data;
+    mark_transferred(d);
     if (!d->holding)
         return;
     uint64_t age = uv_now(d->loop) - d->hold_since;
@@ -459,6 +505,7 @@ int ox_daemon_run(const char *cfg_path)
     ox_daemon_kick(d);
     uv_run(d->loop, UV_RUN_DEFAULT);
     ox_daemon_commit_now(d);
+    free(d->confirmed);
     ox_mta_close(&d->mta);
     uv_loop_close(d->loop);
     ox_eventlog_close(&d->log);

@@ -19,6 +19,16 @@ struct ox_after_commit {
     void *ctx;
 };
 
+/* A transfer confirmed in this loop turn, whose queue marks wait for the turn's end
+ * (ox_daemon_note_transferred). */
+#define OX_DAEMON_TX_RCPTS 64
+struct ox_confirmed_tx {
+    int64_t msg;
+    size_t n;
+    int64_t rcpts[OX_DAEMON_TX_RCPTS];
+    char text[OX_CFG_NAME_MAX + 64];
+};
+
 typedef struct ox_daemon {
     uv_loop_t *loop;
     char cfg_path[OX_CFG_PATH_MAX];
@@ -49,6 +59,8 @@ typedef struct ox_daemon {
     int sync_fd, sync_errno;            /* what it syncs, and how that went */
     struct ox_after_commit *after_sync; /* acknowledgements waiting for it */
     size_t n_after_sync;
+    struct ox_confirmed_tx *confirmed; /* transfers confirmed this turn, marked at its end */
+    size_t n_confirmed, cap_confirmed;
 } ox_daemon;
 
 /* Runs |command| with /bin/sh -c (link.c); calls |cb| once with its exit status (128+signal
@@ -106,6 +118,10 @@ bool ox_daemon_after_commit(ox_daemon *d, ox_commit_cb fn, void *ctx);
 /* ox_mta_sync_mailboxes, and a real syncfs while one runs on the worker (whose files the
  * caller may depend on). Returns 0 or OX_E_IO. */
 int ox_daemon_sync_mailboxes(ox_daemon *d);
+/* Marks a confirmed transfer (ox_queue_transferred) at the turn's end, with the others of
+ * the turn in one operation (ox_queue_transferred_many), or at once if it cannot wait. */
+void ox_daemon_note_transferred(ox_daemon *d, int64_t msg, const int64_t *rcpts, size_t n,
+                                const char *text);
 /* associations.c: the hold was committed (ok) or failed: confirm or abort. */
 void ox_conn_confirm_held(void *held, bool ok);
 

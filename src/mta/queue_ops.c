@@ -901,6 +901,32 @@ int ox_queue_transferred(ox_queue *q, int64_t msg_id, const int64_t *rcpt_ids, s
     return rc;
 }
 
+int ox_queue_transferred_many(ox_queue *q, const ox_queue_transfer *items, size_t n,
+                              uint64_t now_ms, int event_id)
+{
+    if (!q || (n && !items))
+        return OX_E_ARG;
+    if (n == 0)
+        return 0;
+    int rc = q_op_begin(q);
+    if (rc == 0) {
+        bool gone;
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            rc = q_transferred_rows(q, items[i].msg_id, items[i].rcpt_ids, items[i].n, now_ms,
+                                    event_id, items[i].text ? items[i].text : "transferred", &gone);
+        if (q_op_end(q, rc) == 0)
+            return 0;
+    }
+    int first = 0;
+    for (size_t i = 0; i < n; i++) {
+        rc = ox_queue_transferred(q, items[i].msg_id, items[i].rcpt_ids, items[i].n, now_ms,
+                                  event_id, items[i].text, NULL);
+        if (rc && !first)
+            first = rc;
+    }
+    return first;
+}
+
 static int q_forget(ox_queue *q, uint64_t forget_before_ms)
 {
     for (;;) {

@@ -798,6 +798,31 @@ static void test_reset_transfers(void **state)
     assert_int_equal(ox_queue_reset_transfers(f->q, 31, NULL, 1, &n), OX_E_ARG);
 }
 
+/* The confirms of a turn in one operation; one bad item (no such message) costs only itself. */
+static void test_transferred_many(void **state)
+{
+    fx *f = *state;
+    int64_t a, b;
+    assert_int_equal(qt_insert(f->q, "tm-a", OX_QUEUE_PRIO_NORMAL, 10, 0, "c", 1, 50, &a), 0);
+    assert_int_equal(qt_insert(f->q, "tm-b", OX_QUEUE_PRIO_NORMAL, 10, 0, "c", 2, 50, &b), 0);
+    int64_t ra = qt_rcpt(f->q, a, 0), rb0 = qt_rcpt(f->q, b, 0), rb1 = qt_rcpt(f->q, b, 1);
+    assert_int_equal(ox_queue_mark_in_transfer(f->q, ra, 20), 0);
+    assert_int_equal(ox_queue_mark_in_transfer(f->q, rb0, 20), 0);
+    ox_queue_transfer items[] = {{a, &ra, 1, "to X"}, {b, &rb0, 1, "to Y"}};
+    assert_int_equal(ox_queue_transferred_many(f->q, items, 2, 21, 202), 0);
+    ox_queue_msg_info m;
+    assert_int_equal(ox_queue_get_msg(f->q, a, &m), OX_E_NOTFOUND); /* finished: gone */
+    assert_int_equal(state_of(f->q, rb0), OX_QUEUE_TRANSFERRED);
+    assert_int_equal(state_of(f->q, rb1), OX_QUEUE_PENDING);
+    assert_int_equal(ox_queue_mark_in_transfer(f->q, rb1, 22), 0);
+    int64_t none = 999999;
+    ox_queue_transfer bad[] = {{999999, &none, 1, "to Z"}, {b, &rb1, 1, "to Y"}};
+    assert_int_equal(ox_queue_transferred_many(f->q, bad, 2, 23, 202), OX_E_NOTFOUND);
+    assert_int_equal(ox_queue_get_msg(f->q, b, &m), OX_E_NOTFOUND); /* the good one went on */
+    assert_int_equal(ox_queue_transferred_many(f->q, NULL, 1, 24, 202), OX_E_ARG);
+    assert_int_equal(ox_queue_transferred_many(f->q, NULL, 0, 24, 202), 0);
+}
+
 static void test_transferred(void **state)
 {
     fx *f = *state;
@@ -1434,6 +1459,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_purge_msg, setup, teardown),
         cmocka_unit_test_setup_teardown(test_note_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transferred, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transferred_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_transfers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_content_in_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
