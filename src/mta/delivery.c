@@ -149,9 +149,11 @@ static int mailbox_dir(ox_mta *m, const char *dir, char *err, size_t cap)
 
 static int mailbox_open(ox_mta *m, mailbox_file *f)
 {
-    f->fd = openat(m->known_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0640);
+    f->fd = m->no_unnamed ? -1 : openat(m->known_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0640);
     f->unnamed = f->fd >= 0;
     if (!f->unnamed && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
+        m->no_unnamed = true; /* the file system has none */
+    if (m->no_unnamed)
         f->fd = openat(m->known_fd, f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     return f->fd;
 }
@@ -197,7 +199,11 @@ static int mailbox_link(ox_mta *m, mailbox_file *f)
             return 0;
         if (errno != EEXIST && linkat(AT_FDCWD, proc, m->known_fd, f->name, AT_SYMLINK_FOLLOW) == 0)
             return 0;
-        if (errno != EEXIST || unlinkat(m->known_fd, f->name, 0) != 0)
+        if (errno != EEXIST) {
+            m->no_unnamed = true; /* no privilege and no /proc: temporaries from now on */
+            return -1;
+        }
+        if (unlinkat(m->known_fd, f->name, 0) != 0)
             return -1;
     }
     return -1;

@@ -345,6 +345,13 @@ static void test_mailbox_file(void **state)
         0);
     list_dir(f, bob, names, sizeof(names));
     assert_string_equal(names, "C-GB_A-_P-SiteA_L-1.x.1.p1 ");
+    /* where unnamed files fail: a temporary, renamed, replacing as well */
+    f->mta.no_unnamed = true;
+    assert_int_equal(
+        ox_mta_deliver_octets(&f->mta, mts, who, 1, env, two, path, sizeof(path), err, sizeof(err)),
+        0);
+    list_dir(f, bob, names, sizeof(names));
+    assert_string_equal(names, "C-GB_A-_P-SiteA_L-1.x.1.p1 ");
     assert_int_equal(ox_mta_sync_mailboxes(&f->mta), 0);
 }
 
