@@ -49,7 +49,8 @@ typedef struct ox_mta {
     bool last_queued; /* the last store put a message into the queue (not delivered at arrival) */
     char known_dir[OX_CFG_PATH_MAX + 200]; /* exists: no mkdir for the next file there */
     int known_fd;                          /* known_dir, open; -1 when none */
-    bool no_unnamed; /* mailbox files as named temporaries: unnamed ones failed here */
+    bool no_unnamed;   /* mailbox files as named temporaries: unnamed ones failed here */
+    bool link_by_proc; /* unnamed files are linked through /proc/self/fd (no privilege) */
 } ox_mta;
 
 /* Opens the queue (with recovery), builds routing. |err| receives a sentence on failure.

@@ -182,18 +182,24 @@ static void end_hold(ox_daemon *d, bool synced)
     acknowledge(d, ok);
 }
 
+/* Room for one more confirmed transfer; false when there is none to be had. */
+static bool confirmed_room(ox_daemon *d)
+{
+    if (d->n_confirmed < d->cap_confirmed)
+        return true;
+    size_t cap = d->cap_confirmed ? d->cap_confirmed * 2 : 16;
+    struct ox_confirmed_tx *p = realloc(d->confirmed, cap * sizeof(*p));
+    if (!p)
+        return false;
+    d->confirmed = p;
+    d->cap_confirmed = cap;
+    return true;
+}
+
 void ox_daemon_note_transferred(ox_daemon *d, int64_t msg, const int64_t *rcpts, size_t n,
                                 const char *text)
 {
-    if (n <= OX_DAEMON_TX_RCPTS && d->n_confirmed == d->cap_confirmed) {
-        size_t cap = d->cap_confirmed ? d->cap_confirmed * 2 : 16;
-        struct ox_confirmed_tx *p = realloc(d->confirmed, cap * sizeof(*p));
-        if (p) {
-            d->confirmed = p;
-            d->cap_confirmed = cap;
-        }
-    }
-    if (n > OX_DAEMON_TX_RCPTS || d->n_confirmed == d->cap_confirmed) {
+    if (n > OX_DAEMON_TX_RCPTS || !confirmed_room(d)) {
         ox_daemon_hold(d);
         ox_queue_transferred(d->mta.q, msg, rcpts, n, ox_daemon_wall_ms(), OX_EV_MSG_TRANSFERRED,
                              text, NULL);
@@ -211,13 +217,14 @@ void ox_daemon_note_transferred(ox_daemon *d, int64_t msg, const int64_t *rcpts,
  * drops, so they join the hold of marks. */
 static void mark_transferred(ox_daemon *d)
 {
+    ox_queue_transfer items[64];
+    const size_t max = sizeof(items) / sizeof(items[0]);
     if (!d->n_confirmed)
         return;
-    ox_queue_transfer items[64];
     ox_daemon_hold(d);
-    for (size_t i = 0; i < d->n_confirmed; i += 64) {
+    for (size_t i = 0; i < d->n_confirmed; i += max) {
         size_t k = 0;
-        for (; k < 64 && i + k < d->n_confirmed; k++) {
+        for (; k < max && i + k < d->n_confirmed; k++) {
             const struct ox_confirmed_tx *t = &d->confirmed[i + k];
             items[k] = (ox_queue_transfer){t->msg, t->rcpts, t->n, t->text};
         }

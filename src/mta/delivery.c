@@ -4,9 +4,9 @@
  *      <mailbox>/<recipient>/<message-id>.<index>.p1 holding the whole MTS-APDU as it arrived
  *      (envelope then content), readable with `x400mta show`. The name is a function of the
  *      message and recipient only, so a delivery repeated after a crash replaces the same
- *      file: delivered exactly once. Written to a temporary and renamed; before the queue's
- *      commit records the deliveries of a run, or the transfers of messages delivered at
- *      arrival are confirmed, one syncfs makes all of them durable at once
+ *      file: delivered exactly once. It appears whole under its name (mailbox_file below);
+ *      before the queue's commit records the deliveries of a run, or the transfers of
+ *      messages delivered at arrival are confirmed, one syncfs makes all of them durable at once
  *      (ox_mta_sync_mailboxes). An fsync per file and per directory cost two synchronous
  *      inode-table writes per message (most of the receiver's time in bench/); syncfs writes
  *      each dirty block once. It also flushes whatever else is dirty on that file system,
@@ -149,13 +149,18 @@ static int mailbox_dir(ox_mta *m, const char *dir, char *err, size_t cap)
 
 static int mailbox_open(ox_mta *m, mailbox_file *f)
 {
-    f->fd = m->no_unnamed ? -1 : openat(m->known_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0640);
-    f->unnamed = f->fd >= 0;
-    if (!f->unnamed && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
+    f->unnamed = false;
+    if (!m->no_unnamed) {
+        f->fd = openat(m->known_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0640);
+        if (f->fd >= 0) {
+            f->unnamed = true;
+            return f->fd;
+        }
+        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+            return -1;
         m->no_unnamed = true; /* the file system has none */
-    if (m->no_unnamed)
-        f->fd = openat(m->known_fd, f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    return f->fd;
+    }
+    return f->fd = openat(m->known_fd, f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 }
 
 /* Names the file (into path_out) and opens it. */
@@ -189,19 +194,24 @@ static int mailbox_create(ox_mta *m, mailbox_file *f, const char *mts_text, cons
 
 /* Gives the unnamed file its name; a file of that name (the same message and recipient,
  * delivered before) is replaced, as a rename would. Linking a descriptor wants a privilege
- * that /proc/self/fd's link does not. */
+ * that /proc/self/fd's link does not; which one works is remembered, so that an
+ * unprivileged MTA does not try the first for every file. */
 static int mailbox_link(ox_mta *m, mailbox_file *f)
 {
     char proc[64];
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
     for (int tries = 0; tries < 2; tries++) {
-        if (linkat(f->fd, "", m->known_fd, f->name, AT_EMPTY_PATH) == 0)
+        if (!m->link_by_proc && linkat(f->fd, "", m->known_fd, f->name, AT_EMPTY_PATH) == 0)
             return 0;
-        if (errno != EEXIST && linkat(AT_FDCWD, proc, m->known_fd, f->name, AT_SYMLINK_FOLLOW) == 0)
-            return 0;
-        if (errno != EEXIST) {
-            m->no_unnamed = true; /* no privilege and no /proc: temporaries from now on */
-            return -1;
+        if (m->link_by_proc || errno != EEXIST) {
+            if (linkat(AT_FDCWD, proc, m->known_fd, f->name, AT_SYMLINK_FOLLOW) == 0) {
+                m->link_by_proc = true;
+                return 0;
+            }
+            if (errno != EEXIST) {
+                m->no_unnamed = true; /* no privilege and no /proc: temporaries from now on */
+                return -1;
+            }
         }
         if (unlinkat(m->known_fd, f->name, 0) != 0)
             return -1;

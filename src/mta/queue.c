@@ -126,8 +126,6 @@ static const char *const q_sql_text[S_COUNT] = {
                    "SELECT 1 FROM quarantine WHERE content_ref=?1 LIMIT 1",
     [S_QCOUNT] = "SELECT count(*) FROM quarantine",
     [S_IN_TRANSFER] = "SELECT id FROM rcpt WHERE state=1",
-    [S_SET_IN_TRANSFER_TO] =
-        "UPDATE rcpt SET state=?2 WHERE id=?1 AND state IN (0,1) AND state!=?2",
 };
 
 /* Measured with bench/mta_throughput.sh (docs/BENCH.md): the default 2 MB page cache made
@@ -305,7 +303,7 @@ int q_op_begin(ox_queue *q)
 
 int q_op_begin_single(ox_queue *q)
 {
-    if (!q->in_batch || q->read_only)
+    if (!q->in_batch) /* a batch is never open on a read-only queue */
         return q_op_begin(q);
     q->op_single = true;
     return 0;
@@ -315,7 +313,7 @@ int q_op_begin_single(ox_queue *q)
  * then COMMIT, then removals), else rolls back; returns rc or the commit's error. */
 int q_op_end(ox_queue *q, int rc)
 {
-    if (q->in_batch && q->op_single) {
+    if (q->op_single) { /* only ever set inside a batch */
         q->op_single = false;
         return rc;
     }

@@ -62,7 +62,6 @@ typedef enum q_sql {
     S_REF_USED,
     S_QCOUNT,
     S_IN_TRANSFER,
-    S_SET_IN_TRANSFER_TO,
     S_COUNT
 } q_sql;
 

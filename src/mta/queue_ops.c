@@ -209,6 +209,18 @@ static int q_rcpt_missing(ox_queue *q, int64_t rcpt_id, const char *what)
     return q_sqlerr(q, what);
 }
 
+/* Adds the history line |text| of recipient |rcpt_id| to its message's history. */
+static int q_rcpt_history(ox_queue *q, int64_t rcpt_id, uint64_t now_ms, const char *text)
+{
+    sqlite3_stmt *st = q_stmt(q, S_HIST_RCPT);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_int64(st, 1, rcpt_id);
+    q_bind_u64(st, 2, now_ms);
+    q_bind_text(st, 3, text, OX_QUEUE_ERRTEXT_MAX);
+    return q_step_done(q, st, "history");
+}
+
 /* Runs |st| (already bound) as the transition, then the history line (none if |hist| is
  * NULL). */
 static int q_transition(ox_queue *q, sqlite3_stmt *st, int64_t rcpt_id, uint64_t now_ms,
@@ -219,14 +231,7 @@ static int q_transition(ox_queue *q, sqlite3_stmt *st, int64_t rcpt_id, uint64_t
         return rc;
     if (sqlite3_changes(q->db) == 0)
         return q_rcpt_missing(q, rcpt_id, what);
-    if (!hist)
-        return 0;
-    if (!(st = q_stmt(q, S_HIST_RCPT)))
-        return OX_E_IO;
-    sqlite3_bind_int64(st, 1, rcpt_id);
-    q_bind_u64(st, 2, now_ms);
-    q_bind_text(st, 3, hist, OX_QUEUE_ERRTEXT_MAX);
-    return q_step_done(q, st, "history");
+    return hist ? q_rcpt_history(q, rcpt_id, now_ms, hist) : 0;
 }
 
 static bool q_in(const int64_t *ids, size_t n, int64_t id)
@@ -237,14 +242,16 @@ static bool q_in(const int64_t *ids, size_t n, int64_t id)
     return false;
 }
 
-/* Sets recipient |id| (pending or in transfer) to |to|; *changed says whether it moved. */
-static int q_set_transfer_state(ox_queue *q, int64_t id, ox_queue_rcpt_state to, bool *changed)
+/* Sets recipient |id| from |from| to |to|; *changed says whether it was in |from|. */
+static int q_set_transfer_state(ox_queue *q, int64_t id, ox_queue_rcpt_state from,
+                                ox_queue_rcpt_state to, bool *changed)
 {
-    sqlite3_stmt *st = q_stmt(q, S_SET_IN_TRANSFER_TO);
+    sqlite3_stmt *st = q_stmt(q, S_SET_STATE);
     if (!st)
         return OX_E_IO;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int(st, 2, (int)to);
+    sqlite3_bind_int(st, 3, 1 << from);
     int rc = q_step_done(q, st, "reset transfer");
     *changed = rc == 0 && sqlite3_changes(q->db) > 0;
     return rc;
@@ -270,22 +277,14 @@ static int q_reset_transfers(ox_queue *q, uint64_t now_ms, const int64_t *busy, 
     for (size_t i = 0; rc == 0 && i < ids.len / sizeof(int64_t); i++) {
         int64_t id;
         memcpy(&id, ids.p + i * sizeof id, sizeof id);
-        rc = q_set_transfer_state(q, id, OX_QUEUE_PENDING, &changed);
+        rc = q_set_transfer_state(q, id, OX_QUEUE_IN_TRANSFER, OX_QUEUE_PENDING, &changed);
         if (rc == 0 && changed) {
             (*n_reset)++;
-            if ((st = q_stmt(q, S_HIST_RCPT)) == NULL)
-                rc = OX_E_IO;
-            else {
-                sqlite3_bind_int64(st, 1, id);
-                q_bind_u64(st, 2, now_ms);
-                q_bind_text(st, 3, "in transfer when a commit failed, back to pending",
-                            OX_QUEUE_ERRTEXT_MAX);
-                rc = q_step_done(q, st, "history");
-            }
+            rc = q_rcpt_history(q, id, now_ms, "in transfer when a commit failed, back to pending");
         }
     }
     for (size_t i = 0; rc == 0 && i < n_busy; i++)
-        rc = q_set_transfer_state(q, busy[i], OX_QUEUE_IN_TRANSFER, &changed);
+        rc = q_set_transfer_state(q, busy[i], OX_QUEUE_PENDING, OX_QUEUE_IN_TRANSFER, &changed);
     ox_buf_free(&ids);
     return rc;
 }
@@ -874,6 +873,8 @@ static int q_transferred_rows(ox_queue *q, int64_t msg_id, const int64_t *rcpt_i
     if (!(st = q_stmt(q, S_FINISHED_ID)))
         return OX_E_IO;
     sqlite3_bind_int64(st, 1, msg_id);
+    if (!text)
+        text = "transferred";
     char hist[OX_QUEUE_ERRTEXT_MAX + 64];
     snprintf(hist, sizeof hist, "%.*s; " Q_PURGED_TEXT, OX_QUEUE_ERRTEXT_MAX, text);
     int64_t id;
@@ -894,8 +895,7 @@ int ox_queue_transferred(ox_queue *q, int64_t msg_id, const int64_t *rcpt_ids, s
     int rc = q_op_begin(q);
     if (rc)
         return rc;
-    rc = q_op_end(q, q_transferred_rows(q, msg_id, rcpt_ids, n, now_ms, event_id,
-                                        text ? text : "transferred", &gone));
+    rc = q_op_end(q, q_transferred_rows(q, msg_id, rcpt_ids, n, now_ms, event_id, text, &gone));
     if (rc == 0 && removed)
         *removed = gone;
     return rc;
@@ -913,7 +913,7 @@ int ox_queue_transferred_many(ox_queue *q, const ox_queue_transfer *items, size_
         bool gone;
         for (size_t i = 0; rc == 0 && i < n; i++)
             rc = q_transferred_rows(q, items[i].msg_id, items[i].rcpt_ids, items[i].n, now_ms,
-                                    event_id, items[i].text ? items[i].text : "transferred", &gone);
+                                    event_id, items[i].text, &gone);
         if (q_op_end(q, rc) == 0)
             return 0;
     }

@@ -311,47 +311,49 @@ static void test_expiry_and_open_retries(void **state)
     ox_buf_free(&a2);
 }
 
+/* Delivers |content| for Bob at |index| as message 1.x and checks that the directory holds
+ * exactly |want| and the file the envelope and |content|. */
+static void deliver_bob(fixture *f, uint32_t index, const char *content, const char *want)
+{
+    char path[512], err[300], names[512], body[64] = "", expect[64];
+    ox_span env = {(const uint8_t *)"ENV", 3};
+    ox_span octets = {(const uint8_t *)content, strlen(content)};
+    assert_int_equal(ox_mta_deliver_octets(&f->mta, "C=GB;A= ;P=SiteA;L=1.x",
+                                           "C=GB;A= ;P=SiteA;S=Bob", index, env, octets, path,
+                                           sizeof(path), err, sizeof(err)),
+                     0);
+    list_dir(f, bob, names, sizeof(names));
+    assert_string_equal(names, want);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    assert_non_null(fgets(body, sizeof(body), fp));
+    fclose(fp);
+    snprintf(expect, sizeof(expect), "ENV%s", content);
+    assert_string_equal(body, expect);
+}
+
 /* A mailbox file appears whole under its name and nothing else is left in the directory; the
  * same message and recipient delivered again replaces it (a resend after a crash); a
  * directory removed behind the MTA's back is made again. */
 static void test_mailbox_file(void **state)
 {
     fixture *f = *state;
-    char path[512], err[300], names[512], body[64] = "";
-    const char *mts = "C=GB;A= ;P=SiteA;L=1.x", *who = "C=GB;A= ;P=SiteA;S=Bob";
-    ox_span env = {(const uint8_t *)"ENV", 3};
-    ox_span one = {(const uint8_t *)"first", 5}, two = {(const uint8_t *)"second", 6};
-    assert_int_equal(
-        ox_mta_deliver_octets(&f->mta, mts, who, 0, env, one, path, sizeof(path), err, sizeof(err)),
-        0);
-    list_dir(f, bob, names, sizeof(names));
-    assert_string_equal(names, "C-GB_A-_P-SiteA_L-1.x.0.p1 ");
-    assert_int_equal(
-        ox_mta_deliver_octets(&f->mta, mts, who, 0, env, two, path, sizeof(path), err, sizeof(err)),
-        0);
-    list_dir(f, bob, names, sizeof(names));
-    assert_string_equal(names, "C-GB_A-_P-SiteA_L-1.x.0.p1 ");
-    FILE *fp = fopen(path, "r");
-    assert_non_null(fp);
-    assert_non_null(fgets(body, sizeof(body), fp));
-    fclose(fp);
-    assert_string_equal(body, "ENVsecond");
-    assert_int_equal(unlink(path), 0);
-    char dir[256];
+    const char *first = "C-GB_A-_P-SiteA_L-1.x.0.p1 ", *second = "C-GB_A-_P-SiteA_L-1.x.1.p1 ";
+    deliver_bob(f, 0, "first", first);
+    deliver_bob(f, 0, "second", first);
+    char dir[256], path[sizeof(dir) + 64];
     snprintf(dir, sizeof(dir), "%s/mbox/%s", f->dir, bob);
+    snprintf(path, sizeof(path), "%s/C-GB_A-_P-SiteA_L-1.x.0.p1", dir);
+    assert_int_equal(unlink(path), 0);
     assert_int_equal(rmdir(dir), 0);
-    assert_int_equal(
-        ox_mta_deliver_octets(&f->mta, mts, who, 1, env, one, path, sizeof(path), err, sizeof(err)),
-        0);
-    list_dir(f, bob, names, sizeof(names));
-    assert_string_equal(names, "C-GB_A-_P-SiteA_L-1.x.1.p1 ");
+    deliver_bob(f, 1, "first", second);
+    /* linked through /proc/self/fd, as an MTA without the privilege does, replacing too */
+    f->mta.link_by_proc = true;
+    deliver_bob(f, 1, "again", second);
+    assert_false(f->mta.no_unnamed);
     /* where unnamed files fail: a temporary, renamed, replacing as well */
     f->mta.no_unnamed = true;
-    assert_int_equal(
-        ox_mta_deliver_octets(&f->mta, mts, who, 1, env, two, path, sizeof(path), err, sizeof(err)),
-        0);
-    list_dir(f, bob, names, sizeof(names));
-    assert_string_equal(names, "C-GB_A-_P-SiteA_L-1.x.1.p1 ");
+    deliver_bob(f, 1, "second", second);
     assert_int_equal(ox_mta_sync_mailboxes(&f->mta), 0);
 }
 
