@@ -23,7 +23,8 @@
 # OX_REPEAT=R runs each transfer-only setting R times and prints the median.
 # OX_KEEP=1 keeps the run directory; OX_PERF=FILE perf-records both daemons during each drain
 # (FILE.LABEL; OX_PERF_HZ, 0 = every event; OX_PERF_CG, the call-graph or event options);
-# OX_STRACE=PREFIX counts their system calls (PREFIX.LABEL.A / .B).
+# OX_STRACE=PREFIX counts their system calls (PREFIX.LABEL.A / .B; OX_STRACE_ARGS replaces -c,
+# e.g. "-f -T -e trace=syncfs --seccomp-bpf" for how long each sync takes).
 set -euo pipefail
 N=${1:-5000}
 N_CLI=${2:-300}
@@ -40,18 +41,32 @@ BLAST=$B_DIR/tests/tools/tool_common_blast
 # against ~30 us elsewhere on the same disk; the mailbox creates a file per message.
 # Each run's sites get directories of their own, made directly under a directory with ext4's
 # top-directory flag, so the allocator spreads them over block groups that the previous run's
-# deletions did not touch; everything is deleted at the end.
+# deletions did not touch. Without a journal, ext4 also skips every inode deleted in the last
+# 5-35 s when it allocates one (recently_deleted), so a run that starts just after the previous
+# one's 20,000 files were deleted scanned them for each new file (the receiver's CPU a message
+# doubled, the largest part of the variation between runs): a finished run's directories go to
+# trash/; a run deletes those older than 10 minutes, then waits until ext4 forgets them.
 tmp_root=${OX_BENCH_TMP:-$B_DIR/bench-tmp}
-mkdir -p "$tmp_root"
+mkdir -p "$tmp_root/trash"
 chattr +T "$tmp_root" 2>/dev/null || true
 tmp_root=$(cd "$tmp_root" && pwd)
+old_runs=$(find "$tmp_root/trash" -mindepth 1 -maxdepth 1 -mmin +10 | wc -l)
+if [ "$old_runs" -gt 0 ]; then
+  echo "deleting $old_runs directories of runs older than 10 minutes, then 36 s for ext4 to forget them"
+  find "$tmp_root/trash" -mindepth 1 -maxdepth 1 -mmin +10 -exec rm -rf {} +
+  sleep 36
+fi
 dir=$(mktemp -d "$tmp_root/run-XXXXXX")
 site_dirs=()
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  [ -n "${OX_KEEP:-}" ] && echo "kept $dir" || rm -rf "$dir" "${site_dirs[@]}"
+  if [ -n "${OX_KEEP:-}" ]; then
+    echo "kept $dir"
+  else
+    mv "$dir" "${site_dirs[@]}" "$tmp_root/trash/" 2>/dev/null || rm -rf "$dir" "${site_dirs[@]}"
+  fi
 }
 trap cleanup EXIT
 free_port() { "$(dirname "$0")/../scripts/free-port"; }
@@ -229,8 +244,8 @@ if [ -n "${OX_PERF:-}" ]; then # OX_PERF=FILE: perf record both daemons during t
 fi
 if [ -n "${OX_STRACE:-}" ]; then # OX_STRACE=PREFIX: syscall counts of A and B during the drain
   st_pids=()
-  strace -c -o "$OX_STRACE.$label.A" -p "${pids[0]}" & st_pids+=($!)
-  strace -c -o "$OX_STRACE.$label.B" -p "${pids[1]}" & st_pids+=($!)
+  strace ${OX_STRACE_ARGS:--c} -o "$OX_STRACE.$label.A" -p "${pids[0]}" & st_pids+=($!)
+  strace ${OX_STRACE_ARGS:--c} -o "$OX_STRACE.$label.B" -p "${pids[1]}" & st_pids+=($!)
   sleep 0.5
 fi
 tr=$(date +%s%3N)

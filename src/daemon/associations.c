@@ -1037,6 +1037,14 @@ static void local_endpoint(conn *c, char *out, size_t cap)
     }
 }
 
+/* Each PDU is written whole and the protocol waits for its answer (one RTSE transfer in flight
+ * an association), so Nagle's delay of a small segment behind unacknowledged data only adds
+ * latency: a confirm held until the peer's delayed ACK stalls that association 40 ms. */
+static void no_delay(conn *c)
+{
+    (void)uv_tcp_nodelay(&c->tcp, 1);
+}
+
 void ox_daemon_assoc_accept(ox_daemon *d, uv_stream_t *server)
 {
     conn *c = ox_conn_new(d, true, -1);
@@ -1046,6 +1054,7 @@ void ox_daemon_assoc_accept(ox_daemon *d, uv_stream_t *server)
         ox_conn_close(c, "accept failed");
         return;
     }
+    no_delay(c);
     struct sockaddr_storage ss;
     int len = sizeof(ss), port = 0;
     char addr[80] = "?", local[80] = "";
@@ -1076,6 +1085,7 @@ void ox_conn_connected(conn *c)
 {
     const ox_connector_cfg *k = ox_conn_connector(c);
     c->connected = true;
+    no_delay(c);
     c->lt->state = OX_LTAB_BINDING;
     local_endpoint(c, c->lt->local_address, sizeof(c->lt->local_address));
     c->bind_sent_ms = ox_daemon_wall_ms();

@@ -268,18 +268,19 @@ void ox_daemon_assoc_schedule(ox_daemon *d, uint64_t now, uint64_t *next_ms)
             continue;
         }
         cs->schedule_noted = false;
-        uint64_t queued = 0, oldest = 0;
-        ox_queue_connector_stats(d->mta.q, k->name, &queued, &oldest);
         size_t live = ox_ltab_count(&d->ltab, k->name, false);
         size_t bound = ox_ltab_count(&d->ltab, k->name, true);
-        uint64_t want = (queued + k->values.threshold - 1) / k->values.threshold;
-        if (want < 1)
-            want = 1;
-        if (want > k->values.max_associations)
-            want = k->values.max_associations;
         /* One open at a time: a second one waits until the first is bound, so a peer that is
          * down costs one attempt per Open Interval, not one per association. */
-        if (live >= want || live > bound)
+        if (live >= k->values.max_associations || live > bound)
+            continue;
+        /* Another association once the backlog exceeds |threshold| for each live one: the
+         * count stops there, as a full one walks the whole backlog on every pass. */
+        uint64_t queued = 0;
+        if (live > 0 &&
+            (ox_queue_connector_backlog(d->mta.q, k->name, (uint64_t)live * k->values.threshold + 1,
+                                        &queued) != 0 ||
+             queued <= (uint64_t)live * k->values.threshold))
             continue;
         if (!ox_connector_may_open(cs, now)) {
             if (cs->next_open_ms < *next_ms)

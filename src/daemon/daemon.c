@@ -235,7 +235,7 @@ static void mark_transferred(ox_daemon *d)
 
 int ox_daemon_sync_mailboxes(ox_daemon *d)
 {
-    if (d->syncing) /* its files may not be on disk yet: a syncfs that starts now covers them */
+    if (d->n_syncing) /* its files may not be on disk yet: a syncfs that starts now covers them */
         d->mta.mailbox_dirty = true;
     return ox_mta_sync_mailboxes(&d->mta);
 }
@@ -249,24 +249,28 @@ void ox_daemon_commit_now(ox_daemon *d)
 
 /* Acknowledgements of messages delivered at arrival wait only for their mailbox files. The
  * syncfs that makes them durable runs on a worker thread while the loop takes the next
- * messages, whose acknowledgements wait for the sync after it: in the loop, the receiver
- * waited in syncfs about half of a drain and its senders waited with it (docs/BENCH.md). */
+ * messages, whose acknowledgements wait for a sync that starts after their files are written:
+ * in the loop, the receiver waited in syncfs about half of a drain and its senders waited
+ * with it (docs/BENCH.md). A syncfs writes out and waits for everything dirty when it starts,
+ * including what a sync already running is writing, so two may run at once. */
 static void sync_on_worker(uv_work_t *w)
 {
-    ox_daemon *d = w->data;
-    d->sync_errno = syncfs(d->sync_fd) == 0 ? 0 : errno;
+    struct ox_mailbox_sync *s = w->data;
+    s->err = syncfs(s->fd) == 0 ? 0 : errno;
 }
 
 static void sync_done(uv_work_t *w, int status)
 {
-    ox_daemon *d = w->data;
-    bool ok = status == 0 && d->sync_errno == 0;
-    struct ox_after_commit *list = d->after_sync;
-    size_t n = d->n_after_sync;
-    d->syncing = false;
-    d->after_sync = NULL;
-    d->n_after_sync = 0;
-    ox_mta_mailbox_sync_end(&d->mta, d->sync_fd, ok);
+    struct ox_mailbox_sync *s = w->data;
+    ox_daemon *d = s->d;
+    bool ok = status == 0 && s->err == 0;
+    struct ox_after_commit *list = s->after;
+    size_t n = s->n_after;
+    s->busy = false;
+    d->n_syncing--;
+    s->after = NULL;
+    s->n_after = 0;
+    ox_mta_mailbox_sync_end(&d->mta, s->fd, ok);
     if (!ok && d->holding)
         end_hold(d, false); /* not retried: a second syncfs may not report the error */
     run_acks(list, n, ok);
@@ -274,27 +278,33 @@ static void sync_done(uv_work_t *w, int status)
 
 static void start_mailbox_sync(ox_daemon *d)
 {
-    if (d->syncing || !d->n_after)
-        return; /* the acknowledgements wait for the next one, after this one */
+    if (d->n_syncing == OX_DAEMON_SYNCS || !d->n_after)
+        return; /* the acknowledgements wait for the next one */
     int fd;
     if (ox_mta_mailbox_sync_begin(&d->mta, &fd) != 0) {
         end_hold(d, false);
         return;
     }
-    if (fd < 0) { /* nothing written since the last sync ended: already durable */
-        acknowledge(d, true);
+    if (fd < 0) { /* nothing written since the last sync began: durable when those end */
+        if (!d->n_syncing)
+            acknowledge(d, true);
         return;
     }
-    d->syncing = true;
-    d->sync_fd = fd;
-    d->after_sync = d->after;
-    d->n_after_sync = d->n_after;
+    struct ox_mailbox_sync *s = d->syncs;
+    while (s->busy)
+        s++;
+    s->busy = true;
+    d->n_syncing++;
+    s->fd = fd;
+    s->after = d->after;
+    s->n_after = d->n_after;
     d->after = NULL;
     d->n_after = d->cap_after = 0;
-    d->mailbox_sync.data = d;
-    if (uv_queue_work(d->loop, &d->mailbox_sync, sync_on_worker, sync_done) != 0) {
-        sync_on_worker(&d->mailbox_sync); /* no worker: here, as before */
-        sync_done(&d->mailbox_sync, 0);
+    s->work.data = s;
+    s->d = d;
+    if (uv_queue_work(d->loop, &s->work, sync_on_worker, sync_done) != 0) {
+        sync_on_worker(&s->work); /* no worker: here, as before */
+        sync_done(&s->work, 0);
     }
 }
 

@@ -19,6 +19,13 @@ struct ox_after_commit {
     void *ctx;
 };
 
+/* Mailbox syncs in flight at once: a sync that starts while another runs covers the files
+ * written since, so acknowledgements wait about one sync rather than the rest of the running
+ * one and then the next (docs/BENCH.md). */
+#ifndef OX_DAEMON_SYNCS
+#define OX_DAEMON_SYNCS 2
+#endif
+
 /* A transfer confirmed in this loop turn, whose queue marks wait for the turn's end
  * (ox_daemon_note_transferred). */
 #define OX_DAEMON_TX_RCPTS 64
@@ -54,11 +61,15 @@ typedef struct ox_daemon {
     uv_timer_t lazy_commit;                          /* ends a hold of state marks only */
     struct ox_after_commit *after;                   /* acknowledgements waiting */
     size_t n_after, cap_after;
-    uv_work_t mailbox_sync;             /* the mailbox's syncfs, on a worker thread */
-    bool syncing;                       /* mailbox_sync is in flight */
-    int sync_fd, sync_errno;            /* what it syncs, and how that went */
-    struct ox_after_commit *after_sync; /* acknowledgements waiting for it */
-    size_t n_after_sync;
+    struct ox_mailbox_sync {
+        uv_work_t work; /* the mailbox's syncfs, on a worker thread */
+        struct ox_daemon *d;
+        bool busy;                     /* in flight */
+        int fd, err;                   /* what it syncs, and how that went */
+        struct ox_after_commit *after; /* acknowledgements waiting for it */
+        size_t n_after;
+    } syncs[OX_DAEMON_SYNCS];
+    unsigned n_syncing;                /* syncs busy */
     struct ox_confirmed_tx *confirmed; /* transfers confirmed this turn, marked at its end */
     size_t n_confirmed, cap_confirmed;
 } ox_daemon;

@@ -99,11 +99,13 @@ int ox_mta_open(ox_mta *m, const ox_mta_cfg *cfg, ox_eventlog *log, uint64_t now
         ox_routing_free(&m->routing);
         return rc;
     }
-    if (rec.orphans_removed || rec.quarantined || rec.transfers_reset)
+    if (rec.orphans_removed || rec.quarantined || rec.transfers_reset || rec.rcpts_removed)
         ox_event_emit(log, now_ms, OX_EV_QUEUE_RECOVERED, NULL,
                       "queue %s recovered: %u transfer(s) in flight will be retried, %u orphan "
-                      "content file(s) removed, %u message(s) quarantined",
-                      cfg->queue_path, rec.transfers_reset, rec.orphans_removed, rec.quarantined);
+                      "content file(s) removed, %u message(s) quarantined, %u recipient row(s) "
+                      "without a message removed",
+                      cfg->queue_path, rec.transfers_reset, rec.orphans_removed, rec.quarantined,
+                      rec.rcpts_removed);
     return 0;
 }
 

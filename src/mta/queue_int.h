@@ -26,6 +26,7 @@ typedef enum q_sql {
     S_INSERT_MSG,
     S_INSERT_RCPT,
     S_HIST_MSG,
+    S_HIST_MSG_MTS,
     S_HIST_RCPT,
     S_SET_STATE,
     S_SET_ND,
@@ -38,6 +39,7 @@ typedef enum q_sql {
     S_EXPIRED,
     S_NEXT_DUE,
     S_CONN_STATS,
+    S_CONN_BACKLOG,
     S_GET_MSG,
     S_GET_ENV,
     S_GET_RCPT,
@@ -109,8 +111,9 @@ int q_sqlerr(ox_queue *q, const char *what);
 int q_step_done(ox_queue *q, sqlite3_stmt *st, const char *what);
 int q_run(ox_queue *q, q_sql s, const char *what);
 int q_op_begin(ox_queue *q);
-/* The same for a call that is one statement: inside a batch it needs no savepoint of its
- * own, since SQLite undoes a failed statement by itself. */
+/* The same for a call that is one statement, or whose first statement makes any later
+ * failure harmless: inside a batch it needs no savepoint of its own, since SQLite undoes a
+ * failed statement by itself. */
 int q_op_begin_single(ox_queue *q);
 int q_op_end(ox_queue *q, int rc);
 void q_bind_text(sqlite3_stmt *st, int i, const char *s, size_t max);

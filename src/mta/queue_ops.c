@@ -68,22 +68,32 @@ static int q_check_msg(ox_queue *q, const ox_queue_msg_in *m)
 }
 
 /* Adds the history line |text| (cut at OX_QUEUE_ERRTEXT_MAX) with |event_id| to message
- * |msg_id|, taking its MTS id from the row. OX_E_NOTFOUND (with |what|) when there is no such
- * message. */
-static int q_history_line(ox_queue *q, int64_t msg_id, uint64_t now_ms, int event_id,
-                          const char *text, const char *what)
+ * |msg_id| of MTS id |mts|, or when |mts| is NULL taking it from the row: OX_E_NOTFOUND (with
+ * |what|) when there is no such message. An INSERT with a SELECT makes SQLite journal each page
+ * it writes once more for the statement (as any statement that may fail half-way), so callers
+ * that know the MTS id pass it. */
+static int q_history_line_of(ox_queue *q, int64_t msg_id, const char *mts, uint64_t now_ms,
+                             int event_id, const char *text, const char *what)
 {
-    sqlite3_stmt *st = q_stmt(q, S_HIST_MSG);
+    sqlite3_stmt *st = q_stmt(q, mts ? S_HIST_MSG_MTS : S_HIST_MSG);
     if (!st)
         return OX_E_IO;
     sqlite3_bind_int64(st, 1, msg_id);
     q_bind_u64(st, 2, now_ms);
     sqlite3_bind_int(st, 3, event_id);
     q_bind_text(st, 4, text ? text : "", OX_QUEUE_ERRTEXT_MAX);
+    if (mts)
+        sqlite3_bind_text(st, 5, mts, -1, SQLITE_STATIC);
     int rc = q_step_done(q, st, what);
     if (rc == 0 && sqlite3_changes(q->db) == 0)
         rc = q_fail(q, OX_E_NOTFOUND, "%s: no message %lld", what, (long long)msg_id);
     return rc;
+}
+
+static int q_history_line(ox_queue *q, int64_t msg_id, uint64_t now_ms, int event_id,
+                          const char *text, const char *what)
+{
+    return q_history_line_of(q, msg_id, NULL, now_ms, event_id, text, what);
 }
 
 static int q_insert_rows(ox_queue *q, const ox_queue_msg_in *m, const char *content_ref,
@@ -535,6 +545,24 @@ int ox_queue_connector_stats(ox_queue *q, const char *connector, uint64_t *count
     return rc;
 }
 
+int ox_queue_connector_backlog(ox_queue *q, const char *connector, uint64_t cap, uint64_t *count)
+{
+    if (!q || !connector || !count)
+        return OX_E_ARG;
+    sqlite3_stmt *st = q_stmt(q, S_CONN_BACKLOG);
+    if (!st)
+        return OX_E_IO;
+    sqlite3_bind_text(st, 1, connector, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, cap > INT64_MAX ? INT64_MAX : (sqlite3_int64)cap);
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *count = q_col_u64(st, 0);
+    else
+        rc = q_sqlerr(q, "connector backlog");
+    sqlite3_reset(st);
+    return rc;
+}
+
 /* ---- reading rows ---- */
 
 static void q_fill_msg(sqlite3_stmt *st, ox_queue_msg_info *m)
@@ -766,7 +794,11 @@ int ox_queue_note_delivered(ox_queue *q, const char *mts_id, uint64_t now_ms,
         return OX_QUEUE_DUPLICATE;
     if (rc != OX_E_NOTFOUND)
         return rc;
-    if ((rc = q_op_begin(q)) != 0)
+    /* No savepoint of its own inside a batch (SQLite would journal the seen and history pages
+     * once more for each message): the seen row goes first, so a failed history line leaves a
+     * message recorded as delivered with a line missing, and its resend is recognised, never
+     * delivered twice. A failure that ends the transaction rolls back the whole batch. */
+    if ((rc = q_op_begin_single(q)) != 0)
         return rc;
     return q_op_end(q, q_note_rows(q, mts_id, now_ms, lines, n));
 }
@@ -798,7 +830,8 @@ static int q_purge_found(ox_queue *q, sqlite3_stmt *st, uint64_t now_ms, const c
         snprintf(rec, sizeof rec, "%.*s", Q_NAME_LEN - 1, q_col_text(st, 2));
     sqlite3_reset(st);
 
-    int rc = q_history_line(q, *id, now_ms, 0, hist ? hist : Q_PURGED_TEXT, "purge history");
+    int rc =
+        q_history_line_of(q, *id, mts, now_ms, 0, hist ? hist : Q_PURGED_TEXT, "purge history");
     if (rc)
         return rc;
     if (!(st = q_stmt(q, S_SEEN_ADD)))

@@ -1196,6 +1196,29 @@ static void test_sql_failures(void **state)
     assert_int_equal(rec.orphans_removed + rec.quarantined, 0);
 }
 
+/* The schema does not make SQLite check that a recipient row has its message (queue.c):
+ * recovery removes such rows and says how many. */
+static void test_recover_rcpt_without_msg(void **state)
+{
+    fx *f = *state;
+    int64_t a, b;
+    assert_int_equal(qt_insert(f->q, "lone-a", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 2, 10, &a), 0);
+    assert_int_equal(qt_insert(f->q, "lone-b", OX_QUEUE_PRIO_NORMAL, 1, 0, "c", 1, 10, &b), 0);
+    ox_queue_close(f->q);
+    f->q = NULL;
+    sql_exec(f->d.db, "DELETE FROM msg WHERE mts_id='lone-a'");
+    ox_queue_recovery rec;
+    assert_int_equal(qt_open(&f->d, true, false, &f->q, &rec), 0);
+    assert_int_equal(rec.rcpts_removed, 2);
+    ox_queue_due due[4];
+    size_t n;
+    assert_int_equal(ox_queue_due_for(f->q, "c", 10, due, 4, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(due[0].msg_id, b);
+    reopen(f, &rec);
+    assert_int_equal(rec.rcpts_removed, 0);
+}
+
 static void test_file_failures(void **state)
 {
     fx *f = *state;
@@ -1467,6 +1490,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recover_rcpt_without_msg, setup, teardown),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test_setup_teardown(test_inline_content, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_100mb, setup, teardown),
