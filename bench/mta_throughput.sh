@@ -19,7 +19,7 @@
 #     threshold 50) and with 32 associations at a threshold of 10
 # Latency per message = submit time (taken by the submitter) .. B's 203 event time (ms).
 # OX_ONLY="blast transfer" runs only those (baseline cli blast transfer); OX_TRANSFER_SETS=
-# "MAX:THRESHOLD ..." sets the transfer-only runs' associations (default "10:50 32:10 64:10");
+# "MAX:THRESHOLD ..." sets the transfer-only runs' associations (default "10:50 64:10 128:10");
 # OX_REPEAT=R runs each transfer-only setting R times and prints the median.
 # OX_KEEP=1 keeps the run directory; OX_PERF=FILE perf-records both daemons during each drain
 # (FILE.LABEL; OX_PERF_HZ, 0 = every event; OX_PERF_CG, the call-graph or event options);
@@ -281,7 +281,7 @@ if want transfer; then
   # the connector defaults (EXCHANGE-MTA.md), then tuned for a fast LAN peer: more associations
   # in flight; OX_TRANSFER_SETS="MAX:THRESHOLD ..." runs other settings
   # OX_REPEAT=R runs each R times and ends with the median (this VM varies 20-30% a run)
-  for set in ${OX_TRANSFER_SETS:-10:50 32:10 64:10}; do
+  for set in ${OX_TRANSFER_SETS:-10:50 64:10 128:10}; do
     label=transfer-only
     [ "$set" = 10:50 ] || label=transfer-only-${set%%:*}
     rates=()

@@ -278,7 +278,8 @@ static void sync_done(uv_work_t *w, int status)
 
 static void start_mailbox_sync(ox_daemon *d)
 {
-    if (d->n_syncing == OX_DAEMON_SYNCS || !d->n_after)
+    if (d->n_syncing == OX_DAEMON_SYNCS || !d->n_after ||
+        (d->n_syncing && d->n_after < OX_DAEMON_SYNC_COHORT))
         return; /* the acknowledgements wait for the next one */
     int fd;
     if (ox_mta_mailbox_sync_begin(&d->mta, &fd) != 0) {

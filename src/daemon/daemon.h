@@ -21,9 +21,14 @@ struct ox_after_commit {
 
 /* Mailbox syncs in flight at once: a sync that starts while another runs covers the files
  * written since, so acknowledgements wait about one sync rather than the rest of the running
- * one and then the next (docs/BENCH.md). */
+ * one and then the next. Another starts only for at least OX_DAEMON_SYNC_COHORT of them: with
+ * few messages in flight (the connector defaults) each sync flushed a handful of files and
+ * the receiver's CPU a message rose by a fifth (docs/BENCH.md). */
 #ifndef OX_DAEMON_SYNCS
 #define OX_DAEMON_SYNCS 2
+#endif
+#ifndef OX_DAEMON_SYNC_COHORT
+#define OX_DAEMON_SYNC_COHORT 16
 #endif
 
 /* A transfer confirmed in this loop turn, whose queue marks wait for the turn's end

@@ -95,7 +95,7 @@ typedef struct value_key {
 static const value_key value_keys[] = {
     {"checkpoint-size", VOFF(checkpoint_size), V_BYTES, 0, 16u << 20, NULL},
     {"recovery-timeout", VOFF(recovery_timeout_s), V_SECONDS, 1, 86400, NULL},
-    {"window-size", VOFF(window_size), V_COUNT, 1, 64, NULL},
+    {"window-size", VOFF(window_size), V_COUNT, 1, 128, NULL},
     {"max-open-retries", VOFF(max_open_retries), V_COUNT, 0, 100000, NULL},
     {"max-transfer-retries", VOFF(max_transfer_retries), V_COUNT, 0, 1000, NULL},
     {"open-interval", VOFF(open_interval_s), V_SECONDS, 15, 7 * 86400, NULL},
@@ -103,7 +103,7 @@ static const value_key value_keys[] = {
     {"lifetime", VOFF(lifetime_s), V_SECONDS, 0, 86400, NULL},
     {"disconnect", VOFF(disconnect_s), V_SECONDS, 1, 3600, NULL},
     {"threshold", VOFF(threshold), V_COUNT, 1, 100000, NULL},
-    {"max-associations", VOFF(max_associations), V_COUNT, 1, 64, NULL},
+    {"max-associations", VOFF(max_associations), V_COUNT, 1, 128, NULL},
     {"transfer-timeout-urgent", VOFF(transfer_timeout_s_per_kb[0]), V_SECONDS, 1, 1u << 30, NULL},
     {"transfer-timeout-normal", VOFF(transfer_timeout_s_per_kb[1]), V_SECONDS, 1, 1u << 30, NULL},
     {"transfer-timeout-non-urgent", VOFF(transfer_timeout_s_per_kb[2]), V_SECONDS, 1, 1u << 30,

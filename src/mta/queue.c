@@ -137,9 +137,10 @@ static const char *const q_sql_text[S_COUNT] = {
  * journals in temporary files cost the sender 20 pwrites a message inside a hold, and with
  * files past a 4 MB in-memory part the flapping-link test ran up to 6 times slower; mmap serves
  * reads of the database file without a system call. Known cost of temp_store=MEMORY: SQLite
- * keeps the journal in 1 KB pieces and walks them from the first on each statement's
- * release (~60 of the receiver's ~250 us a message; docs/BENCH.md); their allocation is
- * cheap since queue_sqlite_memory.c recycles them. */
+ * keeps the journal in 1 KB pieces, and the end of a statement that has a journal of its own
+ * (one that may fail half-way: a foreign key, INSERT ... SELECT) walks them from the first;
+ * the hot statements have none (docs/QUEUE.md), and queue_sqlite_memory.c recycles the
+ * pieces. foreign_keys stays on for keys a future table may declare; rcpt has none. */
 static const char q_tuning[] = "PRAGMA foreign_keys=ON;"
                                "PRAGMA cache_size=-65536;"    /* KiB: 64 MB at most */
                                "PRAGMA temp_store=MEMORY;"    /* journals of savepoints too */
