@@ -95,7 +95,7 @@ typedef struct value_key {
 static const value_key value_keys[] = {
     {"checkpoint-size", VOFF(checkpoint_size), V_BYTES, 0, 16u << 20, NULL},
     {"recovery-timeout", VOFF(recovery_timeout_s), V_SECONDS, 1, 86400, NULL},
-    {"window-size", VOFF(window_size), V_COUNT, 1, 128, NULL},
+    {"window-size", VOFF(window_size), V_COUNT, 1, 64, NULL},
     {"max-open-retries", VOFF(max_open_retries), V_COUNT, 0, 100000, NULL},
     {"max-transfer-retries", VOFF(max_transfer_retries), V_COUNT, 0, 1000, NULL},
     {"open-interval", VOFF(open_interval_s), V_SECONDS, 15, 7 * 86400, NULL},

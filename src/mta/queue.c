@@ -149,8 +149,8 @@ static const char q_tuning[] = "PRAGMA foreign_keys=ON;"
 /* rcpt.msg_id names its msg row without REFERENCES: with a foreign key every statement that
  * writes rcpt or deletes from msg may fail half-way, so inside a savepoint SQLite journals each
  * page it touches once more for the statement, and the sender's confirm cost twice as much
- * (bench_mta_queue, docs/BENCH.md). Rows are written and deleted in order (message first,
- * recipients last), and recovery removes any recipient row left without its message. Queues
+ * (bench_mta_queue, docs/BENCH.md). A message's row is written before its recipients' and
+ * deleted after them, and recovery removes any recipient row left without its message. Queues
  * made before keep the key: slower, not wrong. */
 static const char q_schema[] =
     "CREATE TABLE format(version INTEGER NOT NULL);"

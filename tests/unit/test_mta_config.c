@@ -121,6 +121,8 @@ static void test_errors(void **state)
     expect_error(buf, "t.ini:5:", "seed 002");
     snprintf(buf, sizeof(buf), "%smax-associations = 129\n", base);
     expect_error(buf, "t.ini:5:", "outside 1..128");
+    snprintf(buf, sizeof(buf), "%swindow-size = 65\n", base);
+    expect_error(buf, "t.ini:5:", "outside 1..64");
     snprintf(buf, sizeof(buf), "%sopen-interval = ten\n", base);
     expect_error(buf, "t.ini:5:", "not a number");
     snprintf(buf, sizeof(buf), "%slocal-address-space = C=GB;A= ;P=X\n", base);
