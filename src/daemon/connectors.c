@@ -276,11 +276,9 @@ void ox_daemon_assoc_schedule(ox_daemon *d, uint64_t now, uint64_t *next_ms)
             continue;
         /* Another association once the backlog exceeds |threshold| for each live one: the
          * count stops there, as a full one walks the whole backlog on every pass. */
-        uint64_t queued = 0;
-        if (live > 0 &&
-            (ox_queue_connector_backlog(d->mta.q, k->name, (uint64_t)live * k->values.threshold + 1,
-                                        &queued) != 0 ||
-             queued <= (uint64_t)live * k->values.threshold))
+        uint64_t carried = (uint64_t)live * k->values.threshold, queued = 0;
+        if (live > 0 && (ox_queue_connector_backlog(d->mta.q, k->name, carried + 1, &queued) != 0 ||
+                         queued <= carried))
             continue;
         if (!ox_connector_may_open(cs, now)) {
             if (cs->next_open_ms < *next_ms)
