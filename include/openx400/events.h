@@ -79,8 +79,10 @@ typedef struct ox_eventlog {
     bool syslog;
     bool defer_flush; /* flushed by ox_eventlog_flush (the daemon's loop, before it waits) */
     uint8_t level[OX_CAT_COUNT];
-    char source[80];  /* "MTA SITEA" */
-    uint64_t written; /* events written since open */
+    char source[80];      /* "MTA SITEA" */
+    uint64_t written;     /* events written since open */
+    uint64_t prefix_secs; /* the second |prefix| was formatted for */
+    char prefix[64];      /* "YYYY-MM-DDTHH:MM:SS.", formatted once a second */
 } ox_eventlog;
 
 /* Opens (creates) |path| for appending ("" or NULL: no file; "-": stderr). Returns 0 or

@@ -81,6 +81,40 @@ static void test_emit_filter_and_escape(void **state)
     assert_non_null(strstr(line, "\"text\":\"bindback to 127.0.0.1:1 failed\""));
 }
 
+/* Whole lines, byte for byte: the time's second is formatted once and reused, so events in
+ * the same second, the next second and with a negative code each get their own. */
+static void test_emit_whole_lines(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/ox-events-XXXXXX";
+    ox_eventlog log;
+    open_temp_log(&log, path);
+    snprintf(log.source, sizeof(log.source), "MTA SITEA");
+    ox_event_ctx ctx = {.msgid = "A/1", .peer = "SITEB", .address = "127.0.0.1:102"};
+    assert_true(ox_event_emit(&log, 1784000000007ull, OX_EV_OPEN_FAILED, &ctx, "t\x7f%d", 1));
+    assert_true(ox_event_emit(&log, 1784000000999ull, OX_EV_OPEN_FAILED, NULL, "second"));
+    ctx = (ox_event_ctx){.connector = "c", .code = -104};
+    assert_true(ox_event_emit(&log, 1784000061234ull, OX_EV_OPEN_FAILED, &ctx, "%s", ""));
+    ox_eventlog_close(&log);
+    FILE *f = fopen(path, "r");
+    char text[4096];
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    unlink(path);
+    text[n] = 0;
+    assert_string_equal(
+        text, "{\"time\":\"2026-07-14T03:33:20.007Z\",\"id\":289,\"name\":\"open-failed\","
+              "\"source\":\"MTA SITEA\",\"category\":\"x400-service\",\"level\":\"minimum\","
+              "\"peer\":\"SITEB\",\"address\":\"127.0.0.1:102\",\"msgid\":\"A/1\","
+              "\"text\":\"t\\u007f1\"}\n"
+              "{\"time\":\"2026-07-14T03:33:20.999Z\",\"id\":289,\"name\":\"open-failed\","
+              "\"source\":\"MTA SITEA\",\"category\":\"x400-service\",\"level\":\"minimum\","
+              "\"text\":\"second\"}\n"
+              "{\"time\":\"2026-07-14T03:34:21.234Z\",\"id\":289,\"name\":\"open-failed\","
+              "\"source\":\"MTA SITEA\",\"category\":\"x400-service\",\"level\":\"minimum\","
+              "\"connector\":\"c\",\"code\":-104,\"text\":\"\"}\n");
+}
+
 /* The longest line (every field cut at its limit, every character escaped to six octets)
  * is written whole and ends the JSON object. */
 static void test_emit_longest_line_whole(void **state)
@@ -117,6 +151,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_catalogue_unique_and_complete),
         cmocka_unit_test(test_emit_filter_and_escape),
+        cmocka_unit_test(test_emit_whole_lines),
         cmocka_unit_test(test_emit_longest_line_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
