@@ -51,6 +51,9 @@ typedef struct ox_mta {
     int known_fd;                          /* known_dir, open; -1 when none */
     bool no_unnamed;   /* mailbox files as named temporaries: unnamed ones failed here */
     bool link_by_proc; /* unnamed files are linked through /proc/self/fd (no privilege) */
+    /* Queue rows of deliveries at arrival whose files may not be durable yet (delivery_notes.c) */
+    struct ox_mta_note *notes_head, *notes_tail;
+    uint64_t notes_added; /* notes ever added; the last one's number */
 } ox_mta;
 
 /* Opens the queue (with recovery), builds routing. |err| receives a sentence on failure.
@@ -107,8 +110,10 @@ void ox_mta_rx_cancel(ox_mta_rx *rx);
 
 /* Makes every mailbox file written since the last call durable (data, inode, directory
  * entry): one syncfs of the mailbox's file system. Whoever commits the queue rows that record
- * deliveries, or acknowledges a message delivered at arrival, calls it first. Returns 0 or
- * OX_E_IO (the files stay; their deliveries must not be acknowledged). */
+ * deliveries, or acknowledges a message delivered at arrival, calls it first. The rows of
+ * deliveries at arrival it made durable then join the queue's open transaction
+ * (ox_mta_notes_end). Returns 0 or OX_E_IO (the files stay; their deliveries must not be
+ * acknowledged). */
 int ox_mta_sync_mailboxes(ox_mta *m);
 /* The same in two steps, for a syncfs(fd) on another thread between them: begin gives the
  * file descriptor to sync (-1: nothing was written since the last sync) and counts what was
@@ -118,6 +123,17 @@ int ox_mta_mailbox_sync_begin(ox_mta *m, int *fd);
 int ox_mta_mailbox_sync_end(ox_mta *m, int fd, bool synced);
 /* Files were written since the last ox_mta_sync_mailboxes (or its begin). */
 bool ox_mta_mailbox_dirty(const ox_mta *m);
+
+/* Deliveries at arrival are recorded in the queue (MTS identifier, history) only once their
+ * files are durable, so a commit never needs a sync (delivery_notes.c). A sync that begins
+ * takes the mark (the number of the last delivery noted); when it ends, ox_mta_notes_end
+ * writes the rows up to that mark into the queue (|synced|: in the open transaction, if any)
+ * or forgets them (not synced: their transfers are not acknowledged and come again). Returns
+ * 0 or the queue's error (the files are durable; only the rows are missing). */
+uint64_t ox_mta_notes_mark(const ox_mta *m);
+int ox_mta_notes_end(ox_mta *m, uint64_t upto, bool synced);
+/* Some delivery's rows still wait for a sync. */
+bool ox_mta_notes_pending(const ox_mta *m);
 
 /* Does the work that is due at |now_ms|: local deliveries, expiries, non-routable recipients,
  * reports, purging. *next_ms receives the earliest time anything in the queue is due

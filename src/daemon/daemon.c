@@ -273,6 +273,22 @@ static void sync_done(uv_work_t *w, int status)
     ox_mta_mailbox_sync_end(&d->mta, s->fd, ok);
     if (!ok && d->holding)
         end_hold(d, false); /* not retried: a second syncfs may not report the error */
+    /* The rows of the deliveries it made durable join the hold, but none of those an earlier
+     * sync still running is for: if that one fails, its transfers come again and must not be
+     * recorded as delivered (delivery_notes.c). A failed sync's rows are forgotten. */
+    uint64_t upto = d->notes_ok;
+    if (ok && s->notes_upto > upto)
+        upto = d->notes_ok = s->notes_upto;
+    else if (!ok)
+        ox_mta_notes_end(&d->mta, s->notes_upto, false);
+    for (unsigned i = 0; i < OX_DAEMON_SYNCS; i++)
+        if (d->syncs[i].busy && d->syncs[i].notes_from < upto)
+            upto = d->syncs[i].notes_from;
+    if (ok && (ox_daemon_hold(d), ox_mta_notes_end(&d->mta, upto, true) != 0))
+        ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_QUEUE_RECOVERED, NULL,
+                      "recording deliveries at arrival in the queue failed (%s); the messages "
+                      "are in the mailbox, but a resend of one would be delivered again",
+                      ox_queue_errmsg(d->mta.q));
     run_acks(list, n, ok);
 }
 
@@ -283,7 +299,10 @@ static void start_mailbox_sync(ox_daemon *d)
         return; /* the acknowledgements wait for the next one */
     int fd;
     if (ox_mta_mailbox_sync_begin(&d->mta, &fd) != 0) {
-        end_hold(d, false);
+        if (d->holding)
+            end_hold(d, false);
+        else
+            acknowledge(d, false);
         return;
     }
     if (fd < 0) { /* nothing written since the last sync began: durable when those end */
@@ -297,6 +316,8 @@ static void start_mailbox_sync(ox_daemon *d)
     s->busy = true;
     d->n_syncing++;
     s->fd = fd;
+    s->notes_from = d->notes_last_mark;
+    s->notes_upto = d->notes_last_mark = ox_mta_notes_mark(&d->mta); /* their files are written */
     s->after = d->after;
     s->n_after = d->n_after;
     d->after = NULL;
@@ -333,19 +354,36 @@ static void on_before_wait(uv_prepare_t *h)
     ox_eventlog_flush(&d->log);
 }
 
+/* Commits a hold of marks without a mailbox sync: no row in it waits for a mailbox file
+ * (deliveries at arrival join it only after their sync, delivery_notes.c), and the
+ * acknowledgements waiting for a sync stay for it. A mailbox sync here, on the loop, held
+ * every association up for its duration (docs/BENCH.md). */
+static void commit_marks(ox_daemon *d)
+{
+    mark_transferred(d);
+    if (!d->holding)
+        return;
+    d->holding = false;
+    uv_timer_stop(&d->lazy_commit);
+    if (ox_queue_hold_commit(d->mta.q) != 0)
+        commit_failed(d, "queue commit", ox_queue_errmsg(d->mta.q));
+}
+
 static void on_lazy_commit(uv_timer_t *t)
 {
-    ox_daemon_commit_now(t->data);
+    commit_marks(t->data);
 }
 
 static void on_turn_end(uv_check_t *h)
 {
     ox_daemon *d = h->data;
     mark_transferred(d);
-    if (!d->holding)
+    if (!d->holding) {
+        start_mailbox_sync(d); /* acknowledgements left by a commit of marks */
         return;
+    }
     uint64_t age = uv_now(d->loop) - d->hold_since;
-    if (d->stopping || ox_queue_needs_sync(d->mta.q) || age >= LAZY_COMMIT_MS) {
+    if (d->stopping || ox_queue_needs_sync(d->mta.q)) {
         ox_daemon_commit_now(d);
         return;
     }
@@ -353,6 +391,8 @@ static void on_turn_end(uv_check_t *h)
      * delivered at arrival (durable once their mailbox files are) or of resends already held;
      * the hold of marks may stay open. */
     start_mailbox_sync(d);
+    if (age >= LAZY_COMMIT_MS)
+        commit_marks(d);
     if (!d->holding)
         return;
     if (!uv_is_active((uv_handle_t *)&d->lazy_commit))

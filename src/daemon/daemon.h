@@ -69,12 +69,16 @@ typedef struct ox_daemon {
     struct ox_mailbox_sync {
         uv_work_t work; /* the mailbox's syncfs, on a worker thread */
         struct ox_daemon *d;
-        bool busy;                     /* in flight */
-        int fd, err;                   /* what it syncs, and how that went */
-        struct ox_after_commit *after; /* acknowledgements waiting for it */
+        bool busy;                       /* in flight */
+        int fd, err;                     /* what it syncs, and how that went */
+        uint64_t notes_from, notes_upto; /* the deliveries whose rows wait for it: after the
+                                          * previous sync's mark, up to its own */
+        struct ox_after_commit *after;   /* acknowledgements waiting for it */
         size_t n_after;
     } syncs[OX_DAEMON_SYNCS];
     unsigned n_syncing;                /* syncs busy */
+    uint64_t notes_last_mark;          /* the mark of the last sync started */
+    uint64_t notes_ok;                 /* the highest mark of a sync that ended well */
     struct ox_confirmed_tx *confirmed; /* transfers confirmed this turn, marked at its end */
     size_t n_confirmed, cap_confirmed;
 } ox_daemon;

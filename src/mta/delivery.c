@@ -111,11 +111,14 @@ int ox_mta_mailbox_sync_end(ox_mta *m, int fd, bool synced)
 
 int ox_mta_sync_mailboxes(ox_mta *m)
 {
+    uint64_t upto = ox_mta_notes_mark(m);
     int fd;
     int rc = ox_mta_mailbox_sync_begin(m, &fd);
-    if (rc || fd < 0)
+    if (rc || fd < 0) /* nothing written since the last sync began: its end writes the notes */
         return rc;
-    return ox_mta_mailbox_sync_end(m, fd, syncfs(fd) == 0);
+    rc = ox_mta_mailbox_sync_end(m, fd, syncfs(fd) == 0);
+    ox_mta_notes_end(m, upto, rc == 0); /* a missing row costs a resend's rewrite, no more */
+    return rc;
 }
 
 /* A mailbox file being written: an unnamed file in the recipient's directory (O_TMPFILE)

@@ -111,6 +111,11 @@ int ox_mta_open(ox_mta *m, const ox_mta_cfg *cfg, ox_eventlog *log, uint64_t now
 
 void ox_mta_close(ox_mta *m)
 {
+    if (ox_mta_notes_pending(m)) { /* their files were written: sync them, keep their rows */
+        m->mailbox_dirty = true;
+        ox_mta_sync_mailboxes(m);
+    }
+    ox_mta_notes_free(m);
     ox_mta_mailbox_forget_dir(m);
     ox_queue_close(m->q);
     ox_routing_free(&m->routing);
@@ -163,9 +168,10 @@ int ox_mta_store(ox_mta *m, ox_span apdu, const char *source, uint64_t now_ms, c
  * is dropped) and its history. The mailbox file is its durable copy: the daemon makes it
  * durable (ox_mta_sync_mailboxes) before it acknowledges the transfer. This saves the queue's
  * insert, the engine run that would deliver it, and the purge: most of the receiver's work
- * (docs/BENCH.md). Returns 0 (delivered), OX_E_AGAIN (not delivered: queue it, the engine
- * will deliver or retry), or an error of the queue (the files stay and a resend rewrites
- * them). */
+ * (docs/BENCH.md). Its queue rows (MTS identifier, history) are written once that sync has
+ * ended (ox_mta_notes_end). Returns 0 (delivered), OX_E_AGAIN (not delivered: queue it, the
+ * engine will deliver or retry), OX_QUEUE_DUPLICATE (a resend of a message whose rows still
+ * wait) or OX_E_NOMEM (the files stay and a resend rewrites them). */
 static int deliver_at_arrival(ox_mta *m, const ox_queue_msg_in *in, ox_span content,
                               uint64_t apdu_len, uint64_t now_ms, char *err, size_t err_cap)
 {
@@ -176,6 +182,8 @@ static int deliver_at_arrival(ox_mta *m, const ox_queue_msg_in *in, ox_span cont
             return OX_E_AGAIN;
     if (ox_queue_find_mts_id(m->q, in->mts_id, &old) != OX_E_NOTFOUND)
         return OX_E_AGAIN; /* a resend (or a queue error): the queue's insert says which */
+    if (ox_mta_note_pending_for(m, in->mts_id))
+        return OX_QUEUE_DUPLICATE; /* a resend of one delivered at arrival, not yet synced */
     size_t n = in->n_rcpts;
     ox_queue_line *lines = calloc(n, sizeof(*lines));
     char(*texts)[OX_QUEUE_ERRTEXT_MAX + 1] = calloc(n, sizeof(*texts));
@@ -202,9 +210,9 @@ static int deliver_at_arrival(ox_mta *m, const ox_queue_msg_in *in, ox_span cont
                      in->rcpts[i].address, paths[i]);
             lines[i] = (ox_queue_line){OX_EV_MSG_DELIVERED, texts[i]};
         }
-        rc = ox_queue_note_delivered(m->q, in->mts_id, now_ms, lines, n);
-        if (rc && rc != OX_QUEUE_DUPLICATE)
-            snprintf(err, err_cap, "queue: %s", ox_queue_errmsg(m->q));
+        /* Its rows wait for the sync that makes the files durable (delivery_notes.c). */
+        if ((rc = ox_mta_note_add(m, in->mts_id, now_ms, lines, n)) != 0)
+            snprintf(err, err_cap, "out of memory");
     }
     if (rc == 0) {
         ox_event_ctx ctx = {.msgid = in->mts_id, .peer = in->source}; /* always from a peer */
@@ -362,6 +370,13 @@ int ox_mta_store_decoded(ox_mta *m, ox_p1_apdu *ap, ox_queue_writer *content, ui
             have_writer = false;
         } else {
             rc = 0;
+        }
+        if (rc == OX_QUEUE_DUPLICATE) {
+            ox_event_ctx ctx = {.msgid = idtext, .peer = source};
+            ox_event_emit(m->log, now_ms, OX_EV_DUPLICATE_IGNORED, &ctx,
+                          "%s resent %s, which this MTA delivered at its arrival; confirmed "
+                          "without delivering it twice",
+                          source, idtext);
         }
     }
     if (rc == 0 && !delivered) {

@@ -17,4 +17,13 @@ int ox_mta_deliver_octets(ox_mta *m, const char *mts_text, const char *rcpt_text
                           ox_span envelope, ox_span content, char *path_out, size_t path_cap,
                           char *err, size_t cap);
 
+/* Holds the queue rows of a delivery at arrival until a sync makes its files durable
+ * (delivery_notes.c). Returns 0 or OX_E_NOMEM. */
+int ox_mta_note_add(ox_mta *m, const char *mts_id, uint64_t now_ms, const ox_queue_line *lines,
+                    size_t n);
+/* A delivery of |mts_id| waits for its sync: a resend of it is a duplicate. */
+bool ox_mta_note_pending_for(const ox_mta *m, const char *mts_id);
+/* Forgets every note (close). */
+void ox_mta_notes_free(ox_mta *m);
+
 #endif

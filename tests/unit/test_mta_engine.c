@@ -191,6 +191,56 @@ static void test_delivered_at_arrival(void **state)
     ox_buf_free(&with_dr);
 }
 
+/* The queue rows of a delivery at arrival wait for the sync of its file: none before, both
+ * after a sync from a mark taken once the file was written; a failed sync forgets them (the
+ * transfer is not acknowledged and comes again: delivered once more, into the same file). */
+static void test_arrival_rows_after_sync(void **state)
+{
+    fixture *f = *state;
+    ox_buf one, two;
+    build_at(&one, "C=GB;A= ;P=SiteA;S=Bob", false, T0);
+    build_at(&two, "C=GB;A= ;P=SiteA;S=Bob", false, T0 + 1);
+    char id1[300], id2[300], err[300];
+    int64_t qid;
+    assert_int_equal(
+        ox_mta_store(&f->mta, ox_buf_span(&one), "SITEB", T0, id1, sizeof(id1), err, sizeof(err)),
+        0);
+    assert_true(ox_mta_notes_pending(&f->mta));
+    assert_int_equal(ox_queue_find_mts_id(f->mta.q, id1, &qid), OX_E_NOTFOUND);
+    uint64_t mark1 = ox_mta_notes_mark(&f->mta); /* a sync begins: it covers the first */
+    assert_int_equal(
+        ox_mta_store(&f->mta, ox_buf_span(&two), "SITEB", T0, id2, sizeof(id2), err, sizeof(err)),
+        0);
+    /* a resend while its rows wait is still known as one */
+    assert_int_equal(
+        ox_mta_store(&f->mta, ox_buf_span(&one), "SITEB", T0, id1, sizeof(id1), err, sizeof(err)),
+        OX_QUEUE_DUPLICATE);
+    assert_int_equal(count_files(f, bob), 2);
+
+    assert_int_equal(ox_mta_notes_end(&f->mta, mark1, true), 0); /* that sync ended well */
+    assert_int_equal(ox_queue_find_mts_id(f->mta.q, id1, &qid), 0);
+    assert_int_equal(ox_queue_find_mts_id(f->mta.q, id2, &qid), OX_E_NOTFOUND);
+    char all[2048] = "";
+    assert_int_equal(ox_queue_history_foreach(f->mta.q, id1, history_lines, all), 0);
+    assert_non_null(strstr(all, "delivered at arrival"));
+    assert_true(ox_mta_notes_pending(&f->mta));
+
+    assert_int_equal(ox_mta_notes_end(&f->mta, ox_mta_notes_mark(&f->mta), false), 0); /* failed */
+    assert_false(ox_mta_notes_pending(&f->mta));
+    assert_int_equal(ox_queue_find_mts_id(f->mta.q, id2, &qid), OX_E_NOTFOUND);
+    /* resent after the failed sync: delivered again into the same file, recorded after the
+     * next sync */
+    assert_int_equal(
+        ox_mta_store(&f->mta, ox_buf_span(&two), "SITEB", T0, id2, sizeof(id2), err, sizeof(err)),
+        0);
+    assert_int_equal(count_files(f, bob), 2);
+    assert_int_equal(ox_mta_sync_mailboxes(&f->mta), 0);
+    assert_false(ox_mta_notes_pending(&f->mta));
+    assert_int_equal(ox_queue_find_mts_id(f->mta.q, id2, &qid), 0);
+    ox_buf_free(&one);
+    ox_buf_free(&two);
+}
+
 /* A content too large to sit in memory (past the queue's inline limit) goes through the
  * queue, which streams it to the mailbox. */
 static void test_large_content_queued(void **state)
@@ -364,6 +414,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unrouted_gets_ndr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_from_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loop_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_arrival_rows_after_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delivered_at_arrival, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mailbox_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arrival_falls_back_to_queue, setup, teardown),
