@@ -243,6 +243,10 @@ int ox_daemon_sync_mailboxes(ox_daemon *d)
 void ox_daemon_commit_now(ox_daemon *d)
 {
     mark_transferred(d);
+    /* Rows of deliveries at arrival still waiting for a worker's sync: the sync below covers
+     * their files and writes them, so a reader (track) sees every delivery it was told of. */
+    if (ox_mta_notes_pending(&d->mta))
+        ox_daemon_hold(d);
     if (d->holding) /* mailbox files before the rows that record their deliveries */
         end_hold(d, ox_daemon_sync_mailboxes(d) == 0);
 }

@@ -111,8 +111,12 @@ rm -rf "$dir/A" "$dir/B"
 mkcfg A "$pa" SiteA siteb "$pb" SiteB pwa pwb
 mkcfg B "$pb" SiteB SITEA "$pa" SiteA pwb pwa
 start A; start B
-submit A "C=GB;A= ;P=SiteB;S=UserB" --subject "case" >/dev/null
+id=$(submit A "C=GB;A= ;P=SiteB;S=UserB" --subject "case")
 wait_count B 1 15 || fail "case-different peer name: not delivered"
+# Delivered at arrival, its queue rows wait for the mailbox sync (delivery_notes.c); track,
+# asked as soon as the file is there, still shows the delivery.
+"$X" track -c "$dir/B.ini" "$id" | grep -q "delivered at arrival" ||
+  fail "track at B right after delivery: $("$X" track -c "$dir/B.ini" "$id" 2>&1)"
 grep -q '"id":401' "$dir/A/events.jsonl" || fail "no warning event 401 for the case difference"
 echo "seed 001: 'siteb' bound to SITEB with one warning"
 for s in A B; do "$X" stop -c "$dir/$s.ini" >/dev/null; done
