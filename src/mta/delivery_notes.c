@@ -21,12 +21,10 @@
 struct ox_mta_note {
     struct ox_mta_note *next;
     uint64_t seq;
-    uint64_t id_hash; /* of mts_id: a resend is looked for among the notes at each arrival */
     uint64_t now_ms;
     size_t n;
-    ox_queue_line *lines; /* n, pointing into text */
-    char *mts_id;         /* into text */
-    char text[];          /* the MTS identifier, then each line's text, each with its NUL */
+    ox_queue_line *lines; /* n of them, right after this header */
+    char *mts_id;         /* after the lines: the MTS identifier, then each line's text */
 };
 
 static uint64_t id_hash(const char *s)
@@ -40,38 +38,59 @@ static uint64_t id_hash(const char *s)
 bool ox_mta_note_pending_for(const ox_mta *m, const char *mts_id)
 {
     uint64_t h = id_hash(mts_id);
-    for (const struct ox_mta_note *n = m->notes_head; n; n = n->next)
-        if (n->id_hash == h && !strcmp(n->mts_id, mts_id))
+    for (size_t i = 0; i < m->hashes_len; i++) {
+        if (m->note_hashes[m->hashes_first + i] != h)
+            continue;
+        const struct ox_mta_note *n = m->notes_head; /* the i-th note: rare, a hash matched */
+        for (size_t k = 0; k < i; k++)
+            n = n->next;
+        if (!strcmp(n->mts_id, mts_id))
             return true;
+    }
     return false;
+}
+
+/* Room for one more hash at the end (moved to the front, or grown). */
+static int hash_room(ox_mta *m)
+{
+    if (m->hashes_first + m->hashes_len < m->hashes_cap)
+        return 0;
+    if (m->hashes_first > m->hashes_len) { /* the front half is free */
+        memmove(m->note_hashes, m->note_hashes + m->hashes_first,
+                m->hashes_len * sizeof(*m->note_hashes));
+        m->hashes_first = 0;
+        return 0;
+    }
+    size_t cap = m->hashes_cap ? m->hashes_cap * 2 : 256;
+    uint64_t *p = realloc(m->note_hashes, cap * sizeof(*p));
+    if (!p)
+        return OX_E_NOMEM;
+    m->note_hashes = p;
+    m->hashes_cap = cap;
+    return 0;
 }
 
 int ox_mta_note_add(ox_mta *m, const char *mts_id, uint64_t now_ms, const ox_queue_line *lines,
                     size_t n)
 {
-    size_t len = strlen(mts_id) + 1;
+    size_t len = n * sizeof(ox_queue_line) + strlen(mts_id) + 1;
     for (size_t i = 0; i < n; i++)
         len += strlen(lines[i].text) + 1;
-    struct ox_mta_note *note = malloc(sizeof(*note) + len);
-    ox_queue_line *copy = calloc(n ? n : 1, sizeof(*copy));
-    if (!note || !copy) {
-        free(note);
-        free(copy);
+    struct ox_mta_note *note = hash_room(m) == 0 ? malloc(sizeof(*note) + len) : NULL;
+    if (!note)
         return OX_E_NOMEM;
-    }
-    char *p = note->text;
-    note->mts_id = p;
+    note->lines = (ox_queue_line *)(note + 1);
+    char *p = note->mts_id = (char *)(note->lines + n);
     p = stpcpy(p, mts_id) + 1;
     for (size_t i = 0; i < n; i++) {
-        copy[i] = (ox_queue_line){lines[i].event_id, p};
+        note->lines[i] = (ox_queue_line){lines[i].event_id, p};
         p = stpcpy(p, lines[i].text) + 1;
     }
     note->next = NULL;
     note->seq = ++m->notes_added;
-    note->id_hash = id_hash(mts_id);
     note->now_ms = now_ms;
     note->n = n;
-    note->lines = copy;
+    m->note_hashes[m->hashes_first + m->hashes_len++] = id_hash(mts_id);
     if (m->notes_tail)
         m->notes_tail->next = note;
     else
@@ -98,6 +117,9 @@ int ox_mta_notes_end(ox_mta *m, uint64_t upto, bool synced)
         m->notes_head = note->next;
         if (!m->notes_head)
             m->notes_tail = NULL;
+        m->hashes_first++;
+        if (--m->hashes_len == 0)
+            m->hashes_first = 0;
         if (synced) {
             /* Not expected (a resend finds the note, ox_mta_note_pending_for), but one row
              * is enough. */
@@ -105,7 +127,6 @@ int ox_mta_notes_end(ox_mta *m, uint64_t upto, bool synced)
             if (r && r != OX_QUEUE_DUPLICATE && !rc)
                 rc = r;
         }
-        free(note->lines);
         free(note);
     }
     return rc;
@@ -114,4 +135,7 @@ int ox_mta_notes_end(ox_mta *m, uint64_t upto, bool synced)
 void ox_mta_notes_free(ox_mta *m)
 {
     ox_mta_notes_end(m, UINT64_MAX, false);
+    free(m->note_hashes);
+    m->note_hashes = NULL;
+    m->hashes_first = m->hashes_len = m->hashes_cap = 0;
 }

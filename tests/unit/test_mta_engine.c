@@ -241,6 +241,36 @@ static void test_arrival_rows_after_sync(void **state)
     ox_buf_free(&two);
 }
 
+/* Many rows waiting, ended in steps: a resend is found exactly among those still waiting,
+ * through the hash array's growth and its moves back to the front. */
+static void test_notes_lookup_many(void **state)
+{
+    fixture *f = *state;
+    char id[64], text[64];
+    uint64_t next_end = 0;
+    for (int i = 0; i < 1500; i++) {
+        snprintf(id, sizeof(id), "MTS-%d", i);
+        snprintf(text, sizeof(text), "line %d", i);
+        ox_queue_line line = {OX_EV_MSG_DELIVERED, text};
+        assert_int_equal(ox_mta_note_add(&f->mta, id, T0, &line, 1), 0);
+        if (i % 300 == 299) { /* a sync ends: all but the last 100 are written */
+            next_end = ox_mta_notes_mark(&f->mta) - 100;
+            assert_int_equal(ox_mta_notes_end(&f->mta, next_end, true), 0);
+        }
+    }
+    for (int i = 0; i < 1500; i++) {
+        snprintf(id, sizeof(id), "MTS-%d", i);
+        assert_int_equal(ox_mta_note_pending_for(&f->mta, id), (uint64_t)i >= next_end);
+    }
+    assert_false(ox_mta_note_pending_for(&f->mta, "MTS-1500"));
+    int64_t qid;
+    assert_int_equal(ox_queue_find_mts_id(f->mta.q, "MTS-1299", &qid), 0);
+    assert_int_equal(ox_queue_find_mts_id(f->mta.q, "MTS-1400", &qid), OX_E_NOTFOUND);
+    assert_int_equal(ox_mta_notes_end(&f->mta, ox_mta_notes_mark(&f->mta), true), 0);
+    assert_false(ox_mta_note_pending_for(&f->mta, "MTS-1499"));
+    assert_int_equal(ox_queue_find_mts_id(f->mta.q, "MTS-1499", &qid), 0);
+}
+
 /* A content too large to sit in memory (past the queue's inline limit) goes through the
  * queue, which streams it to the mailbox. */
 static void test_large_content_queued(void **state)
@@ -415,6 +445,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_duplicate_from_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loop_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arrival_rows_after_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notes_lookup_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delivered_at_arrival, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mailbox_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arrival_falls_back_to_queue, setup, teardown),
