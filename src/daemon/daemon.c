@@ -167,10 +167,9 @@ static void commit_failed(ox_daemon *d, const char *what, const char *why)
     ox_daemon_reset_transfers(d); /* the marks that ended transfers went with it */
 }
 
-/* Ends the hold: committed if the mailbox was synced (|synced|) and the commit works, else
- * rolled back; then its acknowledgements, which go out only once what they acknowledge is on
- * disk. */
-static void end_hold(ox_daemon *d, bool synced)
+/* Closes the hold: committed if the mailbox was synced (|synced|) and the commit works, else
+ * rolled back. Returns whether it committed. */
+static bool close_hold(ox_daemon *d, bool synced)
 {
     d->holding = false;
     uv_timer_stop(&d->lazy_commit);
@@ -179,7 +178,14 @@ static void end_hold(ox_daemon *d, bool synced)
         commit_failed(d, "making the mailbox durable", "syncfs");
     else if (!(ok = ox_queue_hold_commit(d->mta.q) == 0))
         commit_failed(d, "queue commit", ox_queue_errmsg(d->mta.q));
-    acknowledge(d, ok);
+    return ok;
+}
+
+/* Ends the hold (close_hold), then its acknowledgements, which go out only once what they
+ * acknowledge is on disk. */
+static void end_hold(ox_daemon *d, bool synced)
+{
+    acknowledge(d, close_hold(d, synced));
 }
 
 /* Room for one more confirmed transfer; false when there is none to be had. */
@@ -275,25 +281,29 @@ static void sync_done(uv_work_t *w, int status)
     s->after = NULL;
     s->n_after = 0;
     ox_mta_mailbox_sync_end(&d->mta, s->fd, ok);
-    if (!ok && d->holding)
-        end_hold(d, false); /* not retried: a second syncfs may not report the error */
+    if (!ok) {
+        if (d->holding)
+            end_hold(d, false); /* not retried: a second syncfs may not report the error */
+        ox_mta_notes_end(&d->mta, s->notes_upto, false); /* its transfers come again */
+        run_acks(list, n, false);
+        return;
+    }
     /* The rows of the deliveries it made durable join the hold, but none of those an earlier
      * sync still running is for: if that one fails, its transfers come again and must not be
-     * recorded as delivered (delivery_notes.c). A failed sync's rows are forgotten. */
+     * recorded as delivered (delivery_notes.c). */
+    if (s->notes_upto > d->notes_ok)
+        d->notes_ok = s->notes_upto;
     uint64_t upto = d->notes_ok;
-    if (ok && s->notes_upto > upto)
-        upto = d->notes_ok = s->notes_upto;
-    else if (!ok)
-        ox_mta_notes_end(&d->mta, s->notes_upto, false);
     for (unsigned i = 0; i < OX_DAEMON_SYNCS; i++)
         if (d->syncs[i].busy && d->syncs[i].notes_from < upto)
             upto = d->syncs[i].notes_from;
-    if (ok && (ox_daemon_hold(d), ox_mta_notes_end(&d->mta, upto, true) != 0))
+    ox_daemon_hold(d);
+    if (ox_mta_notes_end(&d->mta, upto, true) != 0)
         ox_event_emit(&d->log, ox_daemon_wall_ms(), OX_EV_QUEUE_RECOVERED, NULL,
                       "recording deliveries at arrival in the queue failed (%s); the messages "
                       "are in the mailbox, but a resend of one would be delivered again",
                       ox_queue_errmsg(d->mta.q));
-    run_acks(list, n, ok);
+    run_acks(list, n, true);
 }
 
 static void start_mailbox_sync(ox_daemon *d)
@@ -365,12 +375,8 @@ static void on_before_wait(uv_prepare_t *h)
 static void commit_marks(ox_daemon *d)
 {
     mark_transferred(d);
-    if (!d->holding)
-        return;
-    d->holding = false;
-    uv_timer_stop(&d->lazy_commit);
-    if (ox_queue_hold_commit(d->mta.q) != 0)
-        commit_failed(d, "queue commit", ox_queue_errmsg(d->mta.q));
+    if (d->holding)
+        close_hold(d, true);
 }
 
 static void on_lazy_commit(uv_timer_t *t)

@@ -10,9 +10,9 @@
  *      that began after their files were written has ended, so any commit may happen at any
  *      time without a sync. A note is numbered as it is added; a sync takes the number of the
  *      last one as its mark (ox_mta_notes_mark) and, when it ends, writes or forgets the notes
- *      up to it (ox_mta_notes_end). Notes are written in order, so a later sync that ends
- *      first also writes an earlier one's notes: a syncfs covers what was dirty when it began,
- *      the earlier sync's files included. */
+ *      up to the mark it is given (ox_mta_notes_end), always from the oldest: the daemon, whose
+ *      syncs may end out of order, never passes a mark beyond the start of an earlier sync
+ *      still running, which may yet fail. */
 #include "mta_int.h"
 
 #include <stdlib.h>

@@ -371,13 +371,6 @@ int ox_mta_store_decoded(ox_mta *m, ox_p1_apdu *ap, ox_queue_writer *content, ui
         } else {
             rc = 0;
         }
-        if (rc == OX_QUEUE_DUPLICATE) {
-            ox_event_ctx ctx = {.msgid = idtext, .peer = source};
-            ox_event_emit(m->log, now_ms, OX_EV_DUPLICATE_IGNORED, &ctx,
-                          "%s resent %s, which this MTA delivered at its arrival; confirmed "
-                          "without delivering it twice",
-                          source, idtext);
-        }
     }
     if (rc == 0 && !delivered) {
         int64_t id;
@@ -396,17 +389,18 @@ int ox_mta_store_decoded(ox_mta *m, ox_p1_apdu *ap, ox_queue_writer *content, ui
             else
                 m->received++;
             m->last_queued = true;
-        } else if (rc == OX_QUEUE_DUPLICATE) {
-            ox_event_ctx ctx = {.msgid = idtext, .peer = source};
-            ox_event_emit(m->log, now_ms, OX_EV_DUPLICATE_IGNORED, &ctx,
-                          "%s resent %s, which this MTA already holds; confirmed without storing "
-                          "it twice",
-                          source, idtext);
-        } else {
+        } else if (rc != OX_QUEUE_DUPLICATE) {
             snprintf(err, err_cap, "queue: %s", ox_queue_errmsg(m->q));
         }
     } else if (rc != OX_E_PEER && !delivered) {
         snprintf(err, err_cap, "cannot encode the envelope (%s)", ox_strerror(rc));
+    }
+    if (rc == OX_QUEUE_DUPLICATE) { /* in the queue, or delivered at arrival and its rows wait */
+        ox_event_ctx ctx = {.msgid = idtext, .peer = source};
+        ox_event_emit(m->log, now_ms, OX_EV_DUPLICATE_IGNORED, &ctx,
+                      "%s resent %s, which this MTA %s; confirmed without %s it twice", source,
+                      idtext, delivered ? "delivered at its arrival" : "already holds",
+                      delivered ? "delivering" : "storing");
     }
     if (have_writer)
         ox_queue_content_discard(wp);

@@ -545,6 +545,18 @@ int ox_queue_connector_stats(ox_queue *q, const char *connector, uint64_t *count
     return rc;
 }
 
+/* Runs a query of one number (a count) and resets it. Returns 0 or OX_E_IO. */
+static int q_step_u64(ox_queue *q, sqlite3_stmt *st, const char *what, uint64_t *out)
+{
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *out = q_col_u64(st, 0);
+    else
+        rc = q_sqlerr(q, what);
+    sqlite3_reset(st);
+    return rc;
+}
+
 int ox_queue_connector_backlog(ox_queue *q, const char *connector, uint64_t cap, uint64_t *count)
 {
     if (!q || !connector || !count)
@@ -554,13 +566,7 @@ int ox_queue_connector_backlog(ox_queue *q, const char *connector, uint64_t cap,
         return OX_E_IO;
     sqlite3_bind_text(st, 1, connector, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, cap > INT64_MAX ? INT64_MAX : (sqlite3_int64)cap);
-    int rc = 0;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *count = q_col_u64(st, 0);
-    else
-        rc = q_sqlerr(q, "connector backlog");
-    sqlite3_reset(st);
-    return rc;
+    return q_step_u64(q, st, "connector backlog", count);
 }
 
 /* ---- reading rows ---- */
@@ -1022,11 +1028,5 @@ int ox_queue_quarantine_count(ox_queue *q, uint64_t *n)
     sqlite3_stmt *st = q_stmt(q, S_QCOUNT);
     if (!st)
         return OX_E_IO;
-    int rc = 0;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *n = q_col_u64(st, 0);
-    else
-        rc = q_sqlerr(q, "quarantine count");
-    sqlite3_reset(st);
-    return rc;
+    return q_step_u64(q, st, "quarantine count", n);
 }
